@@ -1,0 +1,1 @@
+"""Liveblog: a live-updating news story engine."""

@@ -1,0 +1,3 @@
+from liveblog.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""create_app(settings) -> Starlette: the one place the parts are put together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+
+from liveblog.db.engine import open_database
+from liveblog.db.migrate import upgrade_to_head
+from liveblog.demo import keep_posting, seed_demo
+from liveblog.live.bus import open_bus
+from liveblog.render.templates import template_environment
+from liveblog.settings import Settings
+from liveblog.stories.writer import StoryWriter
+from liveblog.web.errors import EXCEPTION_HANDLERS
+from liveblog.web.routes import build_routes
+from liveblog.web.services import Services
+
+log = logging.getLogger("liveblog")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The application for these settings; the database and bus open in its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = open_database(settings)
+        bus = open_bus(settings.bus_url)
+        try:
+            await upgrade_to_head(db)
+            await bus.start()
+            app.state.services = Services(
+                settings=settings,
+                db=db,
+                bus=bus,
+                writer=StoryWriter(db, bus),
+                templates=template_environment(),
+            )
+            log.info("ready: database %s, bus %s", _redact(settings.database_url), settings.bus_url)
+            async with _demo(settings, app.state.services):
+                yield
+        finally:
+            await bus.close()
+            await db.close()
+
+    https = (settings.public_url or "").startswith("https://")
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="liveblog_session",
+            same_site="lax",
+            https_only=https,
+        )
+    ]
+    return Starlette(
+        routes=build_routes(),
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+
+
+@asynccontextmanager
+async def _demo(settings: Settings, services: Services) -> AsyncIterator[None]:
+    if not settings.demo:
+        yield
+        return
+    author = await seed_demo(services.db, services.writer)
+    poster = asyncio.create_task(keep_posting(services.writer, author, settings.demo_interval))
+    try:
+        yield
+    finally:
+        poster.cancel()
+        with suppress(asyncio.CancelledError):
+            await poster
+
+
+def _redact(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"

@@ -1,0 +1,1 @@
+"""Rendering of reporter-written rich text to safe HTML."""

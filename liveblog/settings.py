@@ -1,0 +1,156 @@
+"""Settings: declared once in a table, read once from flags and LIVEBLOG_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from liveblog.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its field name, environment variable and help text."""
+
+    name: str
+    env: str
+    default: str | int | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "LIVEBLOG_DATABASE_URL",
+        None,
+        "Where the data lives: `sqlite:///path/to/file.db` or `postgresql://user@host/db`. "
+        "Default: `liveblog.db` in the working folder.",
+    ),
+    Setting(
+        "bus_url",
+        "LIVEBLOG_BUS_URL",
+        "memory://",
+        "How processes ring each other's doorbell: `memory://` (one process), `redis://…` "
+        "or `postgresql://…`.",
+    ),
+    Setting(
+        "secret_key",
+        "LIVEBLOG_SECRET_KEY",
+        None,
+        "Signs desk sessions. Default: generated on first run and kept beside the SQLite "
+        "database (or in the working folder) as `liveblog-secret.key`, readable by its owner only.",
+    ),
+    Setting(
+        "public_url",
+        "LIVEBLOG_PUBLIC_URL",
+        None,
+        "The address readers use, e.g. `https://live.example.com`; used for absolute links, "
+        "feeds, embeds and allowed WebSocket origins. Default: taken from each request.",
+    ),
+    Setting(
+        "max_body_bytes",
+        "LIVEBLOG_MAX_BODY_BYTES",
+        256 * 1024,
+        "Largest request body the API accepts, in bytes; larger ones get 413.",
+    ),
+    Setting(
+        "db_pool_size",
+        "LIVEBLOG_DB_POOL_SIZE",
+        5,
+        "Database connections each process keeps open (PostgreSQL).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application needs to know, read once at start-up and passed in."""
+
+    database_url: str
+    bus_url: str = "memory://"
+    secret_key: str = ""
+    public_url: str | None = None
+    max_body_bytes: int = 256 * 1024
+    db_pool_size: int = 5
+    demo: bool = False
+    demo_interval: float = 5.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, cwd: Path | None = None, **flags: object
+) -> Settings:
+    """Build Settings from LIVEBLOG_* variables, with non-None flags taking precedence."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        raw = flags.get(setting.name)
+        if raw is None:
+            raw = environ.get(setting.env) or setting.default
+        values[setting.name] = _coerce(setting, raw)
+    extra = {k: v for k, v in flags.items() if k not in values and v is not None}
+    values["database_url"] = normalize_database_url(values["database_url"], cwd)
+    if not values["secret_key"]:
+        values["secret_key"] = _stored_secret_key(_secret_key_folder(values["database_url"], cwd))
+    return Settings(**values, **extra)  # type: ignore[arg-type]
+
+
+def _coerce(setting: Setting, raw: object) -> object:
+    if isinstance(setting.default, int) and raw is not None:
+        try:
+            return int(raw)  # type: ignore[call-overload]
+        except ValueError:
+            raise ConfigError(f"{setting.env} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def normalize_database_url(url: object, cwd: Path) -> str:
+    """Turn a user's database URL into one naming the async driver we use."""
+    if not url:
+        return f"sqlite+aiosqlite:///{cwd / 'liveblog.db'}"
+    text = str(url)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        raise ConfigError(f"database URL {text!r} has no scheme; use sqlite:/// or postgresql://")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        path = rest[1:] if rest.startswith("/") else rest
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            path = str(cwd / path)
+        return f"sqlite+aiosqlite:///{path}"
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ConfigError(f"unsupported database {scheme!r}; use sqlite:/// or postgresql://")
+
+
+def _secret_key_folder(database_url: str, cwd: Path) -> Path:
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            return Path(path).parent
+    return cwd
+
+
+def _stored_secret_key(folder: Path) -> str:
+    """Read the key kept in folder, creating it (owner-only) on first run."""
+    path = folder / "liveblog-secret.key"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

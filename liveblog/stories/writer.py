@@ -1,0 +1,121 @@
+"""The one entrance to the write path: run a change in a transaction, then ring the doorbell."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liveblog.db.engine import Database
+from liveblog.db.models import User
+from liveblog.errors import Conflict
+from liveblog.live.bus import Bus, Doorbell
+from liveblog.schemas import EntryCreate, EntryPatch, StoryCreate, StoryPatch
+from liveblog.stories import entry_changes, story_changes
+from liveblog.stories.idempotency import Answer, IdempotentRequest, earlier_answer, remember
+from liveblog.stories.lookup import entry_in_story, story_by_slug
+from liveblog.stories.serialize import entry_json, story_json
+
+# A change returns its answer and, when readers see it, (story id, seq) for the doorbell.
+Outcome = tuple[Answer, Doorbell | None]
+Change = Callable[[AsyncSession], Awaitable[Outcome]]
+
+
+class StoryWriter:
+    """Story and entry changes, each in one transaction followed by a doorbell."""
+
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self._db = db
+        self._bus = bus
+
+    async def create_story(
+        self, user: User, data: StoryCreate, request: IdempotentRequest | None = None
+    ) -> Answer:
+        """Create a draft story."""
+
+        async def change(session: AsyncSession) -> Outcome:
+            story = await story_changes.create_story(session, user, data)
+            return Answer(201, story_json(story)), None
+
+        return await self._run(change, user, request)
+
+    async def edit_story(self, user: User, slug: str, data: StoryPatch) -> Answer:
+        """Change a story's title, description or status."""
+
+        async def change(session: AsyncSession) -> Outcome:
+            story = await story_by_slug(session, slug)
+            seq = await story_changes.edit_story(session, user, story, data)
+            return Answer(200, story_json(story)), _bell(story.id, seq)
+
+        return await self._run(change)
+
+    async def create_entry(
+        self, user: User, slug: str, data: EntryCreate, request: IdempotentRequest | None = None
+    ) -> Answer:
+        """Post an entry (or save a draft) to a story."""
+
+        async def change(session: AsyncSession) -> Outcome:
+            story = await story_by_slug(session, slug)
+            entry, seq = await entry_changes.create_entry(session, user, story, data)
+            return Answer(201, entry_json(entry)), _bell(story.id, seq)
+
+        return await self._run(change, user, request)
+
+    async def edit_entry(self, user: User, slug: str, entry_id: int, data: EntryPatch) -> Answer:
+        """Edit, pin, mark or publish an entry."""
+
+        async def change(session: AsyncSession) -> Outcome:
+            story = await story_by_slug(session, slug)
+            entry = await entry_in_story(session, story, entry_id)
+            entry, seq = await entry_changes.edit_entry(session, user, story, entry, data)
+            return Answer(200, entry_json(entry)), _bell(story.id, seq)
+
+        return await self._run(change)
+
+    async def retract_entry(self, user: User, slug: str, entry_id: int, reason: str) -> Answer:
+        """Retract an entry, keeping it in the story as retracted."""
+
+        async def change(session: AsyncSession) -> Outcome:
+            story = await story_by_slug(session, slug)
+            entry = await entry_in_story(session, story, entry_id)
+            entry, seq = await entry_changes.retract_entry(session, user, story, entry, reason)
+            return Answer(200, entry_json(entry)), _bell(story.id, seq)
+
+        return await self._run(change)
+
+    async def _run(
+        self, change: Change, user: User | None = None, request: IdempotentRequest | None = None
+    ) -> Answer:
+        try:
+            answer, doorbell = await self._transaction(change, user, request)
+        except IntegrityError as error:
+            if request is None or user is None:
+                raise Conflict("this change collides with another one; try again") from error
+            # A retry raced the first request past the lookup: answer as the first did.
+            async with self._db.reading() as session:
+                earlier = await earlier_answer(session, user, request)
+            if earlier is None:
+                raise Conflict("this change collides with another one; try again") from error
+            return earlier
+        if doorbell is not None:
+            await self._bus.ring(doorbell)
+        return answer
+
+    async def _transaction(
+        self, change: Change, user: User | None, request: IdempotentRequest | None
+    ) -> Outcome:
+        async with self._db.writing() as session:
+            if request is not None and user is not None:
+                earlier = await earlier_answer(session, user, request)
+                if earlier is not None:
+                    return earlier, None
+            answer, doorbell = await change(session)
+            if request is not None and user is not None:
+                remember(session, user, request, answer)
+            await session.flush()
+            return answer, doorbell
+
+
+def _bell(story_id: int, seq: int | None) -> Doorbell | None:
+    return Doorbell(story_id, seq) if seq is not None else None

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints; routes.py holds the whole URL map."""

@@ -1,0 +1,143 @@
+"""/api/stories/{slug}/entries: list, post, read, edit and retract entries."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from liveblog.db import reads
+from liveblog.errors import NotFound
+from liveblog.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, Retraction
+from liveblog.stories.idempotency import IdempotentRequest
+from liveblog.stories.lookup import entry_in_story
+from liveblog.stories.serialize import entry_json
+from liveblog.web.api import params
+from liveblog.web.api.common import (
+    Operation,
+    int_query,
+    json_response,
+    parse_json,
+    path_id,
+    read_body,
+    read_json,
+)
+from liveblog.web.api.stories import visible_story
+from liveblog.web.auth import optional_user, required_user
+from liveblog.web.services import services
+
+
+async def list_entries(request: Request) -> Response:
+    """A story's entries by id, newest first; drafts only for signed-in users."""
+    user = await optional_user(request)
+    limit = int_query(request, "limit", 20, 1, 100)
+    before = int_query(request, "before", 0, 1, params.MAX_ID) or None
+    async with services(request).db.reading() as session:
+        story = await visible_story(session, request.path_params["slug"], user)
+        rows = await reads.list_entries(
+            session, story, include_drafts=user is not None, before=before, limit=limit
+        )
+    items = [entry_json(entry) for entry in rows[:limit]]
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return json_response({"items": items, "next": next_cursor})
+
+
+async def create_entry(request: Request) -> Response:
+    """Post an entry to a story, or save it as a draft."""
+    user = await required_user(request)
+    body = await read_body(request)
+    data = parse_json(body, EntryCreate)
+    idempotent = IdempotentRequest.from_request(
+        request.headers.get("idempotency-key"), "POST", request.url.path, body
+    )
+    slug = request.path_params["slug"]
+    answer = await services(request).writer.create_entry(user, slug, data, idempotent)
+    return json_response(answer.body, answer.status)
+
+
+async def get_entry(request: Request) -> Response:
+    """One entry."""
+    user = await optional_user(request)
+    async with services(request).db.reading() as session:
+        story = await visible_story(session, request.path_params["slug"], user)
+        entry = await entry_in_story(session, story, path_id(request, "entry_id"))
+    if entry.draft and user is None:
+        raise NotFound(f"no entry {entry.id} in story {story.slug!r}")
+    return json_response(entry_json(entry))
+
+
+async def patch_entry(request: Request) -> Response:
+    """Edit an entry: its words, time, pin, key event and headline, or publish a draft."""
+    user = await required_user(request)
+    data = await read_json(request, EntryPatch)
+    answer = await services(request).writer.edit_entry(
+        user, request.path_params["slug"], path_id(request, "entry_id"), data
+    )
+    return json_response(answer.body, answer.status)
+
+
+async def delete_entry(request: Request) -> Response:
+    """Retract an entry; it stays in the story, marked retracted with the reason."""
+    user = await required_user(request)
+    data = await read_json(request, Retraction)
+    answer = await services(request).writer.retract_entry(
+        user, request.path_params["slug"], path_id(request, "entry_id"), data.reason
+    )
+    return json_response(answer.body, answer.status)
+
+
+ENTRY = (params.SLUG, params.ENTRY_ID)
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/api/stories/{slug}/entries",
+        list_entries,
+        "List a story's entries",
+        EntryList,
+        params=(params.SLUG, params.LIMIT, params.BEFORE),
+        errors=(401, 404, 422),
+    ),
+    Operation(
+        "POST",
+        "/api/stories/{slug}/entries",
+        create_entry,
+        "Post an entry",
+        EntryOut,
+        status=201,
+        body=EntryCreate,
+        params=(params.SLUG,),
+        auth=True,
+        errors=(401, 403, 404, 409, 413, 422),
+        headers=(params.IDEMPOTENCY_KEY,),
+    ),
+    Operation(
+        "GET",
+        "/api/stories/{slug}/entries/{entry_id}",
+        get_entry,
+        "Read an entry",
+        EntryOut,
+        params=ENTRY,
+        errors=(401, 404),
+    ),
+    Operation(
+        "PATCH",
+        "/api/stories/{slug}/entries/{entry_id}",
+        patch_entry,
+        "Edit an entry",
+        EntryOut,
+        body=EntryPatch,
+        params=ENTRY,
+        auth=True,
+        errors=(401, 403, 404, 409, 413, 422),
+    ),
+    Operation(
+        "DELETE",
+        "/api/stories/{slug}/entries/{entry_id}",
+        delete_entry,
+        "Retract an entry",
+        EntryOut,
+        body=Retraction,
+        params=ENTRY,
+        auth=True,
+        errors=(401, 403, 404, 409, 413, 422),
+    ),
+)

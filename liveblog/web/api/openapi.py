@@ -1,0 +1,98 @@
+"""The OpenAPI 3.1 document, generated from the operations the API modules declare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import Response
+
+from liveblog.schemas import ErrorOut
+from liveblog.web.api.common import Operation, json_response
+
+REF = "#/components/schemas/{model}"
+ERROR_TEXT = {
+    304: "Not modified",
+    401: "Not signed in, or the token is not valid",
+    403: "Not allowed for this role",
+    404: "No such story or entry",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    422: "Invalid input; the error names the field",
+}
+
+
+def build_openapi(operations: tuple[Operation, ...]) -> dict[str, Any]:
+    """A complete OpenAPI 3.1 document for operations."""
+    models = {m for op in operations for m in (op.body, op.response) if m is not None}
+    models.add(ErrorOut)
+    _, schemas = models_json_schema(
+        [(m, _mode(m, operations)) for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Liveblog API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _mode(model: type[BaseModel], operations: tuple[Operation, ...]) -> str:
+    return "validation" if any(op.body is model for op in operations) else "serialization"
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": op.handler.__name__,
+        "parameters": [_param(p) for p in (*op.params, *op.headers)],
+        "responses": {str(op.status): _content(op.response, "Success")},
+    }
+    for status in op.errors:
+        spec["responses"][str(status)] = _content(ErrorOut, ERROR_TEXT[status])
+    if op.body is not None:
+        spec["requestBody"] = {
+            "required": op.method != "DELETE",
+            "content": {"application/json": {"schema": _ref(op.body)}},
+        }
+    if op.auth:
+        spec["security"] = [{"token": []}]
+    return spec
+
+
+def _param(param: Any) -> dict[str, Any]:
+    spec = {"name": param.name, "in": param.where, "schema": param.schema}
+    spec["required"] = param.where == "path"
+    if param.description:
+        spec["description"] = param.description
+    return spec
+
+
+def _content(model: type[BaseModel] | None, description: str) -> dict[str, Any]:
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def openapi_endpoint(operations: tuple[Operation, ...]):  # type: ignore[no-untyped-def]
+    """A handler serving the document built once for operations."""
+    document = build_openapi(operations)
+
+    async def openapi(request: Request) -> Response:
+        """The OpenAPI document of this API."""
+        return json_response(document)
+
+    return openapi

@@ -1,0 +1,30 @@
+"""Parameters shared by several operations."""
+
+from __future__ import annotations
+
+from liveblog.web.api.common import MAX_ID, Param
+
+SLUG = Param("slug", "path", {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"})
+ENTRY_ID = Param("entry_id", "path", {"type": "integer", "minimum": 0, "maximum": MAX_ID})
+LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size")
+BEFORE = Param(
+    "before",
+    "query",
+    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "Cursor: the `next` value of the previous page",
+)
+AFTER = Param(
+    "after",
+    "query",
+    {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    "Return events with a greater seq",
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+    "A retry with the same key and body returns the first answer and writes nothing",
+)
+EVENT_LIMIT = Param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"
+)

@@ -1,0 +1,120 @@
+"""/api/stories: list, create, read and change stories."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from liveblog.db import reads
+from liveblog.db.models import Story, User
+from liveblog.errors import NotFound
+from liveblog.schemas import StoryCreate, StoryList, StoryOut, StoryPatch
+from liveblog.stories.idempotency import IdempotentRequest
+from liveblog.stories.lookup import story_by_slug
+from liveblog.stories.serialize import story_json
+from liveblog.web.api import params
+from liveblog.web.api.common import (
+    Operation,
+    int_query,
+    json_response,
+    parse_json,
+    read_body,
+    read_json,
+)
+from liveblog.web.auth import optional_user, required_user
+from liveblog.web.services import services
+
+
+async def list_stories(request: Request) -> Response:
+    """Stories, newest first; drafts only for signed-in users."""
+    user = await optional_user(request)
+    limit = int_query(request, "limit", 20, 1, 100)
+    before = int_query(request, "before", 0, 1, params.MAX_ID) or None
+    async with services(request).db.reading() as session:
+        rows = await reads.list_stories(
+            session, include_drafts=user is not None, before=before, limit=limit
+        )
+    items = [story_json(story) for story in rows[:limit]]
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return json_response({"items": items, "next": next_cursor})
+
+
+async def create_story(request: Request) -> Response:
+    """Create a draft story (editors and admins)."""
+    user = await required_user(request)
+    body = await read_body(request)
+    data = parse_json(body, StoryCreate)
+    idempotent = IdempotentRequest.from_request(
+        request.headers.get("idempotency-key"), "POST", request.url.path, body
+    )
+    answer = await services(request).writer.create_story(user, data, idempotent)
+    return json_response(answer.body, answer.status)
+
+
+async def get_story(request: Request) -> Response:
+    """One story."""
+    user = await optional_user(request)
+    async with services(request).db.reading() as session:
+        story = await visible_story(session, request.path_params["slug"], user)
+    return json_response(story_json(story))
+
+
+async def patch_story(request: Request) -> Response:
+    """Change a story's title, description or status (editors and admins)."""
+    user = await required_user(request)
+    data = await read_json(request, StoryPatch)
+    answer = await services(request).writer.edit_story(user, request.path_params["slug"], data)
+    return json_response(answer.body, answer.status)
+
+
+async def visible_story(session, slug: str, user: User | None) -> Story:  # type: ignore[no-untyped-def]
+    """The story if this reader may see it: drafts exist only for signed-in users."""
+    story = await story_by_slug(session, slug)
+    if story.status == "draft" and user is None:
+        raise NotFound(f"no story {slug!r}")
+    return story
+
+
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/api/stories",
+        list_stories,
+        "List stories",
+        StoryList,
+        params=(params.LIMIT, params.BEFORE),
+        errors=(401, 422),
+    ),
+    Operation(
+        "POST",
+        "/api/stories",
+        create_story,
+        "Create a story",
+        StoryOut,
+        status=201,
+        body=StoryCreate,
+        auth=True,
+        errors=(401, 403, 409, 413, 422),
+        headers=(params.IDEMPOTENCY_KEY,),
+    ),
+    Operation(
+        "GET",
+        "/api/stories/{slug}",
+        get_story,
+        "Read a story",
+        StoryOut,
+        params=(params.SLUG,),
+        errors=(401, 404),
+    ),
+    Operation(
+        "PATCH",
+        "/api/stories/{slug}",
+        patch_story,
+        "Change a story",
+        StoryOut,
+        body=StoryPatch,
+        params=(params.SLUG,),
+        auth=True,
+        errors=(401, 403, 404, 409, 413, 422),
+    ),
+)

@@ -1,0 +1,63 @@
+"""Errors as users should meet them: JSON under /api, a page elsewhere, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from liveblog.errors import LiveblogError, Unavailable
+from liveblog.web.services import services
+
+log = logging.getLogger("liveblog.web")
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _respond(request: Request, status: int, code: str, message: str, **extra: object) -> Response:
+    if _wants_json(request):
+        body: dict[str, object] = {"code": code, "message": message, **extra}
+        return JSONResponse({"error": body}, status_code=status)
+    page = services(request).templates.get_template("pages/error.html")
+    return HTMLResponse(page.render(status=status, message=message), status_code=status)
+
+
+async def liveblog_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LiveblogError)
+    extra = {"field": exc.field} if exc.field else {}
+    return _respond(request, exc.status, exc.code, exc.message, **extra)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = "nothing here" if exc.status_code == 404 else str(exc.detail)
+    return _respond(request, exc.status_code, code, message)
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    error = Unavailable("the database is unavailable; nothing was written, please retry shortly")
+    response = await liveblog_error(request, error)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _respond(request, 500, "server_error", "something went wrong on our side")
+
+
+EXCEPTION_HANDLERS = {
+    LiveblogError: liveblog_error,
+    HTTPException: http_error,
+    OperationalError: database_error,
+    InterfaceError: database_error,
+    Exception: server_error,
+}

