@@ -1,0 +1,70 @@
+"""Fixtures chain deployment -> server -> client; users and tokens are made per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support import Deployment, LiveServer
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    """A fresh data folder with its own SQLite database."""
+    folder = tmp_path_factory.mktemp("deployment")
+    return Deployment(folder=folder, env={"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/lb.db"})
+
+
+@pytest.fixture(scope="module")
+def server(deployment: Deployment) -> Iterator[LiveServer]:
+    """A real server for the tests of one module, stopped after them."""
+    live = LiveServer(deployment).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    """An anonymous HTTP client of the server."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def _authorized(server: LiveServer, role: str) -> Iterator[httpx.Client]:
+    _, token = server.deployment.add_user(role)
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def admin(server: LiveServer) -> Iterator[httpx.Client]:
+    """A client signed in with a new admin's API token."""
+    yield from _authorized(server, "admin")
+
+
+@pytest.fixture
+def editor(server: LiveServer) -> Iterator[httpx.Client]:
+    """A client signed in with a new editor's API token."""
+    yield from _authorized(server, "editor")
+
+
+@pytest.fixture
+def reporter(server: LiveServer) -> Iterator[httpx.Client]:
+    """A client signed in with a new reporter's API token."""
+    yield from _authorized(server, "reporter")
+
+
+@pytest.fixture
+def live_story(editor: httpx.Client) -> dict:
+    """A new live story of this test's own."""
+    import secrets
+
+    response = editor.post("/api/stories", json={"title": f"Test story {secrets.token_hex(4)}"})
+    assert response.status_code == 201, response.text
+    slug = response.json()["slug"]
+    response = editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+    assert response.status_code == 200, response.text
+    return response.json()

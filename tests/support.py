@@ -1,0 +1,134 @@
+"""Test helpers: free ports, a real `liveblog serve` process, CLI runs, users and tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from liveblog import accounts
+from liveblog.db.engine import open_database
+from liveblog.db.migrate import upgrade_to_head
+from liveblog.settings import load_settings
+
+STARTUP_DEADLINE = 30.0
+
+
+def required_services() -> set[str]:
+    """Services whose absence fails the run instead of skipping (set by .ci/run)."""
+    return {s.strip() for s in os.environ.get("LIVEBLOG_TEST_REQUIRE", "").split(",") if s.strip()}
+
+
+def skip_or_fail(service: str, reason: str) -> None:
+    """Skip with reason, unless .ci/run requires the service, in which case fail."""
+    if service in required_services():
+        pytest.fail(f"{service} is required here (LIVEBLOG_TEST_REQUIRE) but {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Deployment:
+    """Where a server keeps its data: a folder and the settings environment."""
+
+    folder: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True):  # type: ignore[no-untyped-def]
+        """Run `liveblog ARGS` as a user would, in the deployment's folder and environment."""
+        result = subprocess.run(
+            [sys.executable, "-m", "liveblog", *args],
+            cwd=self.folder,
+            env={**os.environ, **self.env},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"liveblog {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def add_user(self, role: str, name: str | None = None) -> tuple[str, str]:
+        """A new user with role and an API token, made directly in the database (fast)."""
+        name = name or f"{role}-{secrets.token_hex(4)}"
+        return name, asyncio.run(self._add_user(name, role))
+
+    async def _add_user(self, name: str, role: str) -> str:
+        db = open_database(load_settings(environ=self.env, cwd=self.folder))
+        try:
+            await upgrade_to_head(db)
+            async with db.writing() as session:
+                await accounts.create_user(session, name, role, "correct horse battery")
+                return await accounts.create_token(session, name)
+        finally:
+            await db.close()
+
+
+@dataclass
+class LiveServer:
+    """A real `liveblog serve` process on a free port."""
+
+    deployment: Deployment
+    args: tuple[str, ...] = ()
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        log = open(self.deployment.folder / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "liveblog", "serve", "--port", str(self.port), *self.args],
+            cwd=self.deployment.folder,
+            env={**os.environ, **self.deployment.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self._wait_until_ready()
+        return self
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start within {STARTUP_DEADLINE}s:\n{self.log()}")
+
+    def log(self) -> str:
+        path = self.deployment.folder / f"server-{self.port}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
