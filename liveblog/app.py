@@ -15,6 +15,8 @@ from liveblog.db.engine import open_database
 from liveblog.db.migrate import upgrade_to_head
 from liveblog.demo import keep_posting, seed_demo
 from liveblog.live.bus import open_bus
+from liveblog.live.hub import Hub
+from liveblog.metrics import Metrics
 from liveblog.render.templates import template_environment
 from liveblog.settings import Settings
 from liveblog.stories.writer import StoryWriter
@@ -32,20 +34,27 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = open_database(settings)
         bus = open_bus(settings.bus_url)
+        templates = template_environment()
+        metrics = Metrics()
+        hub = Hub(db, bus, templates, metrics)
         try:
             await upgrade_to_head(db)
             await bus.start()
+            await hub.start()
             app.state.services = Services(
                 settings=settings,
                 db=db,
                 bus=bus,
-                writer=StoryWriter(db, bus),
-                templates=template_environment(),
+                writer=StoryWriter(db, bus, metrics),
+                hub=hub,
+                metrics=metrics,
+                templates=templates,
             )
             log.info("ready: database %s, bus %s", _redact(settings.database_url), settings.bus_url)
             async with _demo(settings, app.state.services):
                 yield
         finally:
+            await hub.close()
             await bus.close()
             await db.close()
 

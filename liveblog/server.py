@@ -25,7 +25,11 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         "host": host,
         "port": port,
         "log_config": None,
+        # sans-I/O websockets: a send to a writable socket completes without waiting.
+        "ws": "websockets-sansio",
         "ws_per_message_deflate": False,
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
         "proxy_headers": True,
         "forwarded_allow_ips": "127.0.0.1",
         "timeout_graceful_shutdown": 5,

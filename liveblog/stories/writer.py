@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
@@ -11,11 +12,14 @@ from liveblog.db.engine import Database
 from liveblog.db.models import User
 from liveblog.errors import Conflict
 from liveblog.live.bus import Bus, Doorbell
+from liveblog.metrics import Metrics
 from liveblog.schemas import EntryCreate, EntryPatch, StoryCreate, StoryPatch
 from liveblog.stories import entry_changes, story_changes
 from liveblog.stories.idempotency import Answer, IdempotentRequest, earlier_answer, remember
 from liveblog.stories.lookup import entry_in_story, story_by_slug
 from liveblog.stories.serialize import entry_json, story_json
+
+log = logging.getLogger("liveblog.publish")
 
 # A change returns its answer and, when readers see it, (story id, seq) for the doorbell.
 Outcome = tuple[Answer, Doorbell | None]
@@ -25,9 +29,10 @@ Change = Callable[[AsyncSession], Awaitable[Outcome]]
 class StoryWriter:
     """Story and entry changes, each in one transaction followed by a doorbell."""
 
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, metrics: Metrics) -> None:
         self._db = db
         self._bus = bus
+        self._metrics = metrics
 
     async def create_story(
         self, user: User, data: StoryCreate, request: IdempotentRequest | None = None
@@ -99,6 +104,8 @@ class StoryWriter:
                 raise Conflict("this change collides with another one; try again") from error
             return earlier
         if doorbell is not None:
+            self._metrics.events_published.inc()
+            log.info("published story %s seq %s", doorbell.story_id, doorbell.seq)
             await self._bus.ring(doorbell)
         return answer
 

@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from liveblog.render.templates import asset_dir
-from liveblog.web import health, pages, sign_in
+from liveblog.web import health, live, pages, sign_in
 from liveblog.web.api import entries, events, stories
 from liveblog.web.api.common import Operation
 from liveblog.web.api.openapi import openapi_endpoint
@@ -42,6 +42,7 @@ def build_routes() -> list[BaseRoute]:
         *pages.ROUTES,
         *health.ROUTES,
         *sign_in.ROUTES,
+        *live.ROUTES,
         Route("/api/openapi.json", openapi_endpoint(API), name="openapi"),
         *_api_routes(),
         Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),

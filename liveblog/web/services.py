@@ -9,6 +9,8 @@ from starlette.requests import HTTPConnection
 
 from liveblog.db.engine import Database
 from liveblog.live.bus import Bus
+from liveblog.live.hub import Hub
+from liveblog.metrics import Metrics
 from liveblog.settings import Settings
 from liveblog.stories.writer import StoryWriter
 
@@ -21,6 +23,8 @@ class Services:
     db: Database
     bus: Bus
     writer: StoryWriter
+    hub: Hub
+    metrics: Metrics
     templates: Environment
 
 

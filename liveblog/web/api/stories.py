@@ -34,7 +34,8 @@ async def list_stories(request: Request) -> Response:
         rows = await reads.list_stories(
             session, include_drafts=user is not None, before=before, limit=limit
         )
-    items = [story_json(story) for story in rows[:limit]]
+    hub = services(request).hub
+    items = [story_json(story, hub.readers(story.id)) for story in rows[:limit]]
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return json_response({"items": items, "next": next_cursor})
 
@@ -56,7 +57,7 @@ async def get_story(request: Request) -> Response:
     user = await optional_user(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
-    return json_response(story_json(story))
+    return json_response(story_json(story, services(request).hub.readers(story.id)))
 
 
 async def patch_story(request: Request) -> Response:

@@ -1,0 +1,56 @@
+"""An event rendered once per process: the bytes every reader of one format receives."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from jinja2 import Environment
+
+from liveblog.stories.events import StoryEvent
+
+ENTRY_PARTIAL = "entries/_entry.html"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One event, ready to send: `json` is the API's event object, `html` the page's fragment
+    with what a page needs to place it. Both are encoded text, shared by all readers."""
+
+    seq: int
+    type: str
+    json: str
+    html: str
+    ends_story: bool = False
+
+    def text(self, fmt: str) -> str:
+        """The message for a reader who asked for fmt ("json" or "html")."""
+        return self.html if fmt == "html" else self.json
+
+
+def render_frame(event: StoryEvent, templates: Environment) -> Frame:
+    """Render an event once: its JSON, and its HTML fragment from the page's own partial."""
+    payload = event.to_json()
+    return Frame(
+        seq=event.seq,
+        type=event.type,
+        json=_dumps(payload),
+        html=_dumps(_html_message(event, templates)),
+        ends_story=event.type == "story.updated" and event.data.get("status") == "ended",
+    )
+
+
+def _html_message(event: StoryEvent, templates: Environment) -> dict[str, object]:
+    message: dict[str, object] = {"seq": event.seq, "type": event.type}
+    if event.type.startswith("story."):
+        message["state"] = event.data
+        return message
+    entry = event.data
+    message.update(id=entry["id"], pinned=entry["pinned"], shown_at=entry["shown_at"])
+    if event.type != "entry.hidden":
+        message["html"] = templates.get_template(ENTRY_PARTIAL).render(entry=entry)
+    return message
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)

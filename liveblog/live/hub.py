@@ -1,0 +1,188 @@
+"""The hub: one per process. On a doorbell it reads a story's new events once, renders each
+once, and offers the same frames to every local reader of that story."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from jinja2 import Environment
+from sqlalchemy import select
+
+from liveblog.db import reads
+from liveblog.db.engine import Database
+from liveblog.db.models import Story
+from liveblog.live.bus import Bus, Doorbell
+from liveblog.live.frames import Frame, render_frame
+from liveblog.live.subscriber import Subscriber
+from liveblog.metrics import Metrics
+from liveblog.stories.events import StoryEvent, event_from_row
+
+log = logging.getLogger("liveblog.hub")
+
+# A reader further behind than this is told to reload instead of being sent the lot.
+REPLAY_LIMIT = 500
+# Recent frames kept per story, so reconnecting readers replay without a query or a render.
+RECENT_FRAMES = 64
+# How often a story with readers is checked for events whose doorbell never came.
+CHECK_INTERVAL = 5.0
+
+
+@dataclass(eq=False)
+class Channel:
+    """The readers of one story in this process, and how far this process has delivered."""
+
+    story_id: int
+    slug: str
+    last_seq: int
+    subscribers: set[Subscriber] = field(default_factory=set)
+    recent: deque[Frame] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
+    fetching: bool = False
+    again: bool = False
+
+
+class Hub:
+    """Fans story events out to this process's readers; a story without readers costs nothing."""
+
+    def __init__(self, db: Database, bus: Bus, templates: Environment, metrics: Metrics) -> None:
+        self._db = db
+        self._templates = templates
+        self._metrics = metrics
+        self._channels: dict[int, Channel] = {}
+        self._checker: asyncio.Task[None] | None = None
+        self._fetches: set[asyncio.Task[None]] = set()
+        metrics.readers.set_function(self.total_readers)
+        bus.listen(self.on_doorbell)
+
+    async def start(self) -> None:
+        """Begin the periodic check for missed doorbells."""
+        self._checker = asyncio.create_task(self._check_periodically())
+
+    async def close(self) -> None:
+        """Stop background work and ask every reader to reconnect (elsewhere or later)."""
+        if self._checker is not None:
+            self._checker.cancel()
+        for task in list(self._fetches):
+            task.cancel()
+        for channel in self._channels.values():
+            for subscriber in channel.subscribers:
+                subscriber.close(4000)
+
+    def readers(self, story_id: int) -> int:
+        """How many readers of a story this process serves."""
+        channel = self._channels.get(story_id)
+        return len(channel.subscribers) if channel else 0
+
+    def total_readers(self) -> int:
+        """How many readers this process serves."""
+        return sum(len(c.subscribers) for c in self._channels.values())
+
+    def subscribe(self, story: Story, subscriber: Subscriber) -> int:
+        """Start offering the story's new frames to subscriber. Returns the seq up to which
+        the subscriber must replay from the log itself; later ones arrive as frames."""
+        channel = self._channels.get(story.id)
+        if channel is None:
+            channel = Channel(story_id=story.id, slug=story.slug, last_seq=story.seq)
+            self._channels[story.id] = channel
+            # An event committed since `story` was read rang while nobody listened here.
+            self._schedule(channel)
+        channel.subscribers.add(subscriber)
+        return channel.last_seq
+
+    def unsubscribe(self, story_id: int, subscriber: Subscriber) -> None:
+        """Stop offering frames; the story's channel goes when its last reader does."""
+        channel = self._channels.get(story_id)
+        if channel is None:
+            return
+        channel.subscribers.discard(subscriber)
+        if not channel.subscribers and not channel.fetching:
+            del self._channels[story_id]
+
+    async def replay(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
+        """Frames with after < seq <= upto: from the recent cache when it covers them."""
+        if upto <= after:
+            return []
+        channel = self._channels.get(story_id)
+        cached = _cached(channel, after, upto) if channel is not None else None
+        if cached is not None:
+            return cached
+        async with self._db.reading() as session:
+            rows = await reads.events_after(session, story_id, after, upto - after)
+        return [self._render(event_from_row(row, slug)) for row in rows]
+
+    def on_doorbell(self, doorbell: Doorbell) -> None:
+        """A story has new events: fetch them, if anyone here reads it."""
+        channel = self._channels.get(doorbell.story_id)
+        if channel is not None and doorbell.seq > channel.last_seq:
+            self._schedule(channel)
+
+    def _schedule(self, channel: Channel) -> None:
+        if channel.fetching:
+            channel.again = True
+            return
+        channel.fetching = True
+        task = asyncio.create_task(self._fetch(channel))
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
+
+    async def _fetch(self, channel: Channel) -> None:
+        try:
+            while True:
+                channel.again = False
+                await self._deliver_new(channel)
+                if not channel.again:
+                    break
+        except Exception:
+            log.exception("could not fetch events of story %s", channel.slug)
+        finally:
+            channel.fetching = False
+            if not channel.subscribers:
+                self._channels.pop(channel.story_id, None)
+
+    async def _deliver_new(self, channel: Channel) -> None:
+        async with self._db.reading() as session:
+            rows = await reads.events_after(
+                session, channel.story_id, channel.last_seq, REPLAY_LIMIT
+            )
+        for row in rows:
+            frame = self._render(event_from_row(row, channel.slug))
+            channel.recent.append(frame)
+            channel.last_seq = frame.seq
+            for subscriber in list(channel.subscribers):
+                if not subscriber.offer(frame):
+                    channel.subscribers.discard(subscriber)
+                    self._metrics.slow_readers_dropped.inc()
+        if len(rows) == REPLAY_LIMIT:
+            channel.again = True
+
+    def _render(self, event: StoryEvent) -> Frame:
+        self._metrics.frames_rendered.inc()
+        return render_frame(event, self._templates)
+
+    async def _check_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(CHECK_INTERVAL)
+            try:
+                await self._check_once()
+            except Exception:
+                log.warning("periodic check for missed events failed", exc_info=True)
+
+    async def _check_once(self) -> None:
+        if not self._channels:
+            return
+        async with self._db.reading() as session:
+            rows = await session.execute(
+                select(Story.id, Story.seq).where(Story.id.in_(list(self._channels)))
+            )
+        for story_id, seq in rows:
+            self.on_doorbell(Doorbell(story_id, seq))
+
+
+def _cached(channel: Channel, after: int, upto: int) -> list[Frame] | None:
+    # The cache holds consecutive seqs, so it serves the replay only if it spans all of it.
+    recent = channel.recent
+    if not recent or recent[0].seq > after + 1 or recent[-1].seq < upto:
+        return None
+    return [frame for frame in recent if after < frame.seq <= upto]
