@@ -11,7 +11,15 @@ __all__ = ["Bus", "Doorbell", "MemoryBus", "open_bus"]
 
 def open_bus(url: str) -> Bus:
     """The bus backend named by a LIVEBLOG_BUS_URL."""
-    scheme = url.partition("://")[0]
+    scheme = url.partition("://")[0].split("+", 1)[0]
     if scheme == "memory":
         return MemoryBus()
-    raise ConfigError(f"unsupported bus {url!r}; use memory://")
+    if scheme in ("redis", "rediss", "unix"):
+        from liveblog.live.bus.redis import RedisBus
+
+        return RedisBus(url)
+    if scheme in ("postgresql", "postgres"):
+        from liveblog.live.bus.postgres import PostgresBus
+
+        return PostgresBus(url)
+    raise ConfigError(f"unsupported bus {url!r}; use memory://, redis://… or postgresql://…")

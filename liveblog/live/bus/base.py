@@ -14,6 +14,16 @@ class Doorbell:
     story_id: int
     seq: int
 
+    def encode(self, sender: str) -> str:
+        """The wire form, tagged with the sending process so it can skip its own."""
+        return f"{sender}:{self.story_id}:{self.seq}"
+
+    @staticmethod
+    def decode(message: str) -> tuple[str, Doorbell]:
+        """(sender, doorbell) from the wire form; ValueError when malformed."""
+        sender, story_id, seq = message.split(":")
+        return sender, Doorbell(int(story_id), int(seq))
+
 
 Listener = Callable[[Doorbell], None]
 
@@ -38,6 +48,12 @@ class Bus(ABC):
     async def close(self) -> None:  # noqa: B027
         """Disconnect; called once at shutdown."""
 
-    @abstractmethod
     async def ring(self, doorbell: Doorbell) -> None:
-        """Tell every process about new events; never raises for a lost message."""
+        """Tell this process's hub now and every other process soon; never raises: a lost
+        doorbell only delays readers until the hub's periodic check."""
+        self._deliver(doorbell)
+        await self._broadcast(doorbell)
+
+    @abstractmethod
+    async def _broadcast(self, doorbell: Doorbell) -> None:
+        """Send the doorbell to the other processes."""
