@@ -7,14 +7,26 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support import Deployment, LiveServer
+from tests.support import Deployment, LiveServer, postgres_database
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Each module's tests run once on SQLite and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/lb.db"
+        return
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    """A fresh data folder with its own SQLite database."""
+def deployment(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Deployment:
+    """A fresh data folder and database."""
     folder = tmp_path_factory.mktemp("deployment")
-    return Deployment(folder=folder, env={"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/lb.db"})
+    return Deployment(folder=folder, env={"LIVEBLOG_DATABASE_URL": database_url})
 
 
 @pytest.fixture(scope="module")

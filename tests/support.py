@@ -9,11 +9,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 
 from liveblog import accounts
 from liveblog.db.engine import open_database
@@ -21,6 +25,10 @@ from liveblog.db.migrate import upgrade_to_head
 from liveblog.settings import load_settings
 
 STARTUP_DEADLINE = 30.0
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LIVEBLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def required_services() -> set[str]:
@@ -40,6 +48,44 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test or module, dropped afterwards."""
+    name = f"liveblog_test_{secrets.token_hex(6)}"
+    try:
+        asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as error:
+        skip_or_fail("postgres", f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin_sql(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def redis_url() -> str:
+    """The Redis the scale-out tests share, or a skip (a failure where CI requires it)."""
+    try:
+        with socket.create_connection(_host_port(REDIS_URL, 6379), timeout=2):
+            return REDIS_URL
+    except OSError as error:
+        skip_or_fail("redis", f"Redis is not reachable at {REDIS_URL}: {error}")
+        raise
+
+
+def _host_port(url: str, default_port: int) -> tuple[str, int]:
+    netloc = url.partition("://")[2].split("/", 1)[0].rpartition("@")[2]
+    host, _, port = netloc.partition(":")
+    return host, int(port or default_port)
 
 
 @dataclass
@@ -63,6 +109,21 @@ class Deployment:
         if check and result.returncode != 0:
             raise AssertionError(f"liveblog {' '.join(args)} failed: {result.stderr}")
         return result
+
+    def count_rows(self, *tables: str) -> dict[str, int]:
+        """Row counts of tables, straight from the database."""
+        return asyncio.run(self._count_rows(tables))
+
+    async def _count_rows(self, tables: tuple[str, ...]) -> dict[str, int]:
+        db = open_database(load_settings(environ=self.env, cwd=self.folder))
+        try:
+            async with db.reading() as session:
+                return {
+                    t: (await session.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one()
+                    for t in tables
+                }
+        finally:
+            await db.close()
 
     def add_user(self, role: str, name: str | None = None) -> tuple[str, str]:
         """A new user with role and an API token, made directly in the database (fast)."""
