@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> Starlette:
         bus = open_bus(settings.bus_url)
         templates = template_environment()
         metrics = Metrics()
+        metrics.count_bus_reconnects(lambda: bus.reconnects)
         hub = Hub(db, bus, templates, metrics)
         try:
             await upgrade_to_head(db)

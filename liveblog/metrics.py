@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 
 @dataclass
@@ -30,6 +33,29 @@ class Metrics:
             registry=r,
         )
 
+        self.fanout_seconds = Histogram(
+            "liveblog_fanout_seconds",
+            "Time from an event's commit to its frame being queued for every local reader",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+
+    def count_bus_reconnects(self, reconnects: Callable[[], int]) -> None:
+        """Export the bus's reconnect count, read whenever /metrics is scraped."""
+        self.registry.register(
+            _ReadOnlyCounter("liveblog_bus_reconnects", "Bus reconnects", reconnects)
+        )
+
     def exposition(self) -> bytes:
         """The current values in the Prometheus text format."""
         return generate_latest(self.registry)
+
+
+class _ReadOnlyCounter(Collector):
+    """A counter whose value another object keeps."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._name, self._documentation, self._read = name, documentation, read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from liveblog.db import reads
 from liveblog.db.engine import Database
-from liveblog.db.models import Story
+from liveblog.db.models import Story, utcnow
 from liveblog.live.bus import Bus, Doorbell
 from liveblog.live.frames import Frame, render_frame
 from liveblog.live.subscriber import Subscriber
@@ -154,6 +154,7 @@ class Hub:
                 if not subscriber.offer(frame):
                     channel.subscribers.discard(subscriber)
                     self._metrics.slow_readers_dropped.inc()
+            self._metrics.fanout_seconds.observe((utcnow() - row.created_at).total_seconds())
         if len(rows) == REPLAY_LIMIT:
             channel.again = True
 

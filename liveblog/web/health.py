@@ -1,17 +1,41 @@
-"""/healthz and /metrics: is the process up, and what is it doing."""
+"""/healthz, /readyz and /metrics: is the process up, can it work, and what is it doing."""
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from liveblog.web.services import services
 
+READY_TIMEOUT = 2.0
+
 
 async def healthz(request: Request) -> Response:
     """The process is up."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Whether the database answers and the bus is connected; 503 when either is not."""
+    parts = services(request)
+    database = await _database_state(request)
+    bus = "ok" if parts.bus.connected else "unavailable"
+    ready = database == "ok" and bus == "ok"
+    body = {"status": "ok" if ready else "unavailable", "database": database, "bus": bus}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _database_state(request: Request) -> str:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT), services(request).db.reading() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:  # any failure means: not ready
+        return "unavailable"
+    return "ok"
 
 
 async def metrics(request: Request) -> Response:
@@ -22,5 +46,6 @@ async def metrics(request: Request) -> Response:
 
 ROUTES = [
     Route("/healthz", healthz, name="healthz"),
+    Route("/readyz", readyz, name="readyz"),
     Route("/metrics", metrics, name="metrics"),
 ]

@@ -33,6 +33,8 @@ class Bus(ABC):
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self.connected: bool | None = True  # None: not tried yet; False: down
+        self.reconnects = 0
 
     def listen(self, listener: Listener) -> None:
         """Call listener (in the event loop, without awaiting) for every doorbell heard."""

@@ -26,8 +26,7 @@ class ReconnectingBus(Bus):
         super().__init__()
         self.url = url
         self.sender = secrets.token_hex(6)
-        self.connected: bool | None = None  # None until the first attempt
-        self.reconnects = 0
+        self.connected = None
         self._listener: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
 
