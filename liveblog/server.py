@@ -9,7 +9,7 @@ import uvicorn
 
 from liveblog.app import create_app
 from liveblog.errors import ConfigError
-from liveblog.settings import Settings, load_settings
+from liveblog.settings import SETTINGS, Settings, load_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -28,8 +28,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         # sans-I/O websockets: a send to a writable socket completes without waiting.
         "ws": "websockets-sansio",
         "ws_per_message_deflate": False,
-        "ws_ping_interval": 20.0,
-        "ws_ping_timeout": 20.0,
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_ping_interval,
         "proxy_headers": True,
         "forwarded_allow_ips": "127.0.0.1",
         "timeout_graceful_shutdown": 5,
@@ -43,11 +43,10 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
 
 def _export(settings: Settings) -> None:
     """Hand the settings to worker processes through their environment."""
-    os.environ["LIVEBLOG_DATABASE_URL"] = settings.database_url
-    os.environ["LIVEBLOG_BUS_URL"] = settings.bus_url
-    os.environ["LIVEBLOG_SECRET_KEY"] = settings.secret_key
-    if settings.public_url:
-        os.environ["LIVEBLOG_PUBLIC_URL"] = settings.public_url
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name)
+        if value is not None:
+            os.environ[setting.env] = str(value)
 
 
 def app_from_environment():  # type: ignore[no-untyped-def]

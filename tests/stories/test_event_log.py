@@ -48,7 +48,9 @@ def test_each_change_appends_one_event_in_order(editor: httpx.Client, live_story
 def test_events_after_returns_only_later_events(editor: httpx.Client, live_story: dict) -> None:
     slug = live_story["slug"]
     for n in range(5):
-        assert editor.post(f"/api/stories/{slug}/entries", json={"body": f"n{n}"}).status_code == 201
+        assert (
+            editor.post(f"/api/stories/{slug}/entries", json={"body": f"n{n}"}).status_code == 201
+        )
     all_events = events(editor, slug)
     later = events(editor, slug, after=all_events[2]["seq"])
     assert later == all_events[3:]

@@ -1,0 +1,59 @@
+"""Readers that vanish without closing are found by ping/pong and dropped."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import time
+
+import httpx
+
+from tests.live.readers import post
+from tests.support import Deployment, LiveServer
+
+
+def _silent_websocket(port: int, path: str) -> socket.socket:
+    """Open a WebSocket by hand, then never read or answer anything (a vanished phone)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    assert b" 101 " in sock.recv(4096).split(b"\r\n", 1)[0] + b" "
+    return sock
+
+
+def test_unanswered_pings_drop_the_reader(tmp_path) -> None:
+    deployment = Deployment(
+        folder=tmp_path,
+        env={
+            "LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db",
+            "LIVEBLOG_WS_PING_INTERVAL": "1",
+        },
+    )
+    server = LiveServer(deployment).start()
+    try:
+        _, token = deployment.add_user("editor")
+        editor = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+        slug = editor.post("/api/stories", json={"title": "Ping test"}).json()["slug"]
+        editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+        silent = _silent_websocket(server.port, f"/stories/{slug}/live?after=1")
+        assert _readers(editor, slug, lambda n: n == 1) == 1
+        post(editor, slug, "nobody is reading this one")
+        assert _readers(editor, slug, lambda n: n == 0) == 0  # dropped after a missed pong
+        silent.close()
+        editor.close()
+    finally:
+        server.stop()
+
+
+def _readers(client: httpx.Client, slug: str, wanted, deadline: float = 20.0) -> int:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + deadline
+    while True:
+        count = client.get(f"/api/stories/{slug}").json()["readers"]
+        if wanted(count) or time.monotonic() > end:
+            return count
+        time.sleep(0.2)
