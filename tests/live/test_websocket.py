@@ -128,3 +128,24 @@ async def test_bad_after_is_refused(server, live_story: dict) -> None:
     async with httpx.AsyncClient() as client:
         response = await client.get(f"{server.url}/stories/{live_story['slug']}/stream?after=-1")
     assert response.status_code == 422
+
+
+async def test_reader_more_than_a_page_behind_is_told_to_reload(
+    server, editor: httpx.Client, live_story: dict
+) -> None:
+    slug, base = live_story["slug"], live_story["seq"]
+    headers = dict(editor.headers)
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as client:
+
+        async def write(numbers: range) -> None:
+            for n in numbers:
+                response = await client.post(f"/api/stories/{slug}/entries", json={"body": f"{n}"})
+                assert response.status_code == 201
+
+        await asyncio.gather(*(write(range(w, 510, 5)) for w in range(5)))
+    reader = WsReader(server.url, slug)
+    await reader.read_until_closed(after=base)  # 510 events behind: more than a page
+    assert reader.close_code == 4001
+    assert reader.messages == [{"type": "reload", "seq": base + 510}]
+    events = await read_sse(server.url, slug, 0, last_event_id=base)
+    assert events == [{"event": "reload", "data": json.dumps({"seq": base + 510})}]
