@@ -9,6 +9,7 @@ import uvicorn
 
 from liveblog.app import create_app
 from liveblog.errors import ConfigError
+from liveblog.live.transport import LiveWebSocketProtocol
 from liveblog.settings import SETTINGS, Settings, load_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -25,8 +26,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         "host": host,
         "port": port,
         "log_config": None,
-        # sans-I/O websockets: a send to a writable socket completes without waiting.
-        "ws": "websockets-sansio",
+        # uvicorn's sans-I/O websockets, letting the hub write frames to sockets directly.
+        "ws": LiveWebSocketProtocol,
         "ws_per_message_deflate": False,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_interval,

@@ -58,6 +58,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body the API accepts, in bytes; larger ones get 413.",
     ),
     Setting(
+        "ws_ping_interval",
+        "LIVEBLOG_WS_PING_INTERVAL",
+        20,
+        "Seconds between pings on live sockets; a reader that has not answered the previous "
+        "ping within the same time is disconnected.",
+    ),
+    Setting(
         "db_pool_size",
         "LIVEBLOG_DB_POOL_SIZE",
         5,
@@ -76,6 +83,7 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = 256 * 1024
     db_pool_size: int = 5
+    ws_ping_interval: int = 20
     demo: bool = False
     demo_interval: float = 5.0
 
@@ -110,9 +118,13 @@ def load_settings(
 def _coerce(setting: Setting, raw: object) -> object:
     if isinstance(setting.default, int) and raw is not None:
         try:
-            return int(raw)  # type: ignore[call-overload]
+            value = int(raw)  # type: ignore[call-overload]
         except ValueError:
-            raise ConfigError(f"{setting.env} must be a whole number, not {raw!r}") from None
+            value = 0
+        # Every number setting is a size, a count or an interval: below 1 none makes sense.
+        if value < 1:
+            raise ConfigError(f"{setting.env} must be a whole number above 0, not {raw!r}")
+        return value
     return raw
 
 
@@ -147,10 +159,25 @@ def _stored_secret_key(folder: Path) -> str:
     """Read the key kept in folder, creating it (owner-only) on first run."""
     path = folder / "liveblog-secret.key"
     folder.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create_secret_key(path)
+    key = path.read_text().strip()
+    if not key:
+        # An empty key would sign sessions anyone can forge.
+        raise ConfigError(f"{path} is empty; delete it for a new key, or set LIVEBLOG_SECRET_KEY")
+    return key
+
+
+def _create_secret_key(path: Path) -> None:
+    # Written whole under a private name, then linked into place: a process starting at the
+    # same moment sees either no key or the complete one, never a half-written file.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        os.link(draft, path)
     except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        pass  # another process made the key first; use theirs
+    finally:
+        draft.unlink()

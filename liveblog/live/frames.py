@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
+from liveblog.live.transport import encode_text_frame
 from liveblog.stories.events import StoryEvent
 
 ENTRY_PARTIAL = "entries/_entry.html"
@@ -22,21 +23,30 @@ class Frame:
     json: str
     html: str
     ends_story: bool = False
+    wire_json: bytes = b""
+    wire_html: bytes = b""
 
     def text(self, fmt: str) -> str:
         """The message for a reader who asked for fmt ("json" or "html")."""
         return self.html if fmt == "html" else self.json
 
+    def wire(self, fmt: str) -> bytes:
+        """The message as a complete WebSocket frame, for direct writes."""
+        return self.wire_html if fmt == "html" else self.wire_json
+
 
 def render_frame(event: StoryEvent, templates: Environment) -> Frame:
     """Render an event once: its JSON, and its HTML fragment from the page's own partial."""
-    payload = event.to_json()
+    json_text = _dumps(event.to_json())
+    html_text = _dumps(_html_message(event, templates))
     return Frame(
         seq=event.seq,
         type=event.type,
-        json=_dumps(payload),
-        html=_dumps(_html_message(event, templates)),
+        json=json_text,
+        html=html_text,
         ends_story=event.type == "story.updated" and event.data.get("status") == "ended",
+        wire_json=encode_text_frame(json_text),
+        wire_html=encode_text_frame(html_text),
     )
 
 

@@ -10,6 +10,7 @@ from liveblog.db.models import Story
 from liveblog.live.frames import Frame
 from liveblog.live.hub import REPLAY_LIMIT, Hub
 from liveblog.live.subscriber import CloseCode, Subscriber
+from liveblog.live.transport import DirectWriter
 
 
 class Reload(Exception):
@@ -17,11 +18,18 @@ class Reload(Exception):
 
 
 async def reader_frames(
-    hub: Hub, story: Story, subscriber: Subscriber, upto: int, keepalive: float | None = None
+    hub: Hub,
+    story: Story,
+    subscriber: Subscriber,
+    upto: int,
+    keepalive: float | None = None,
+    direct: DirectWriter | None = None,
 ) -> AsyncIterator[Frame | None]:
     """Yield frames for subscriber (None as a keep-alive tick) until it is closed.
 
-    `upto` is what hub.subscribe returned. The story's end closes the subscriber with ENDED."""
+    `upto` is what hub.subscribe returned. With a direct writer, once the reader is caught
+    up the hub writes to it directly and this only wakes to fill a gap or to finish. The
+    story's end closes the subscriber with ENDED."""
     after = subscriber.sent_seq
     if after > upto or upto - after > REPLAY_LIMIT:
         raise Reload
@@ -30,6 +38,8 @@ async def reader_frames(
         subscriber.close(CloseCode.ENDED)
     while subscriber.closed_with is None or pending:
         if not pending:
+            # Everything yielded so far has been sent: the reader is caught up.
+            subscriber.go_direct(direct)
             frames = await subscriber.next_frames(keepalive)
             if not frames and subscriber.closed_with is None:
                 yield None

@@ -1,7 +1,10 @@
-"""One reader's place in the fan-out: a small bounded backlog between the hub and its socket.
+"""One reader's place in the fan-out, and the one place that decides how a frame reaches it.
 
-The hub only ever calls `offer`, which never waits: a reader that cannot keep up overflows
-its backlog, is dropped from the fan-out, and is told to reconnect from its last seq."""
+The hub calls `offer`, which never waits. A reader that is caught up and has a direct
+writer gets the frame's pre-encoded bytes written to its socket there and then (the fast
+path: no task wakes up). Otherwise the frame goes on a small bounded backlog that the
+reader's own task drains (replay, gap filling, SSE). Either way, a reader that cannot keep
+up is dropped from the fan-out and told to reconnect from its last seq."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import asyncio
 from collections import deque
 
 from liveblog.live.frames import Frame
+from liveblog.live.transport import DirectWriter
 
 # Frames a reader may fall behind by before it is asked to reconnect (about 50 KB of text
 # at typical entry sizes); the transport's own buffer comes on top of this.
@@ -27,19 +31,38 @@ class CloseCode:
 class Subscriber:
     """A bounded queue of frames for one reader, filled by the hub, drained by its socket."""
 
-    __slots__ = ("_backlog", "_wakeup", "closed_with", "sent_seq")
+    __slots__ = ("_backlog", "_direct", "_fmt", "_wakeup", "closed_with", "sent_seq")
 
-    def __init__(self, after: int) -> None:
+    def __init__(self, after: int, fmt: str = "json") -> None:
         self._backlog: deque[Frame] = deque()
         self._wakeup = asyncio.Event()
+        self._direct: DirectWriter | None = None
+        self._fmt = fmt
         self.sent_seq = after
         self.closed_with: int | None = None
 
+    def go_direct(self, writer: DirectWriter | None) -> None:
+        """From now on write frames straight to the socket; only when nothing is queued."""
+        if writer is not None and not self._backlog and self.closed_with is None:
+            self._direct = writer
+
     def offer(self, frame: Frame) -> bool:
-        """Queue a frame without waiting; False when this overflows the backlog, which closes
-        the subscriber with RECONNECT. A closed subscriber ignores frames."""
+        """Deliver or queue a frame without waiting; False when the reader overflows, which
+        closes the subscriber with RECONNECT. A closed subscriber ignores frames."""
         if self.closed_with is not None:
             return True
+        if self._direct is not None:
+            if frame.seq == self.sent_seq + 1:
+                if not self._direct.write(frame.wire(self._fmt)):
+                    self.close(CloseCode.RECONNECT)
+                    return False
+                self.sent_seq = frame.seq
+                if frame.ends_story:
+                    self.close(CloseCode.ENDED)
+                return True
+            if frame.seq <= self.sent_seq:
+                return True
+            self._direct = None  # a gap: let the reader's task fill it from the log
         if len(self._backlog) >= BACKLOG_FRAMES:
             self.close(CloseCode.RECONNECT)
             return False
@@ -50,6 +73,7 @@ class Subscriber:
     def close(self, code: int) -> None:
         """Stop this reader: drop what it had queued and wake its socket to close with code."""
         self.closed_with = code
+        self._direct = None
         self._backlog.clear()
         self._wakeup.set()
 

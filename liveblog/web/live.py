@@ -18,6 +18,7 @@ from liveblog.db.models import Story
 from liveblog.errors import InvalidInput, LiveblogError
 from liveblog.live.reader_stream import Reload, reader_frames
 from liveblog.live.subscriber import CloseCode, Subscriber
+from liveblog.live.transport import EXTENSION as DIRECT_WRITER
 from liveblog.web.api.common import MAX_ID
 from liveblog.web.api.stories import visible_story
 from liveblog.web.services import services
@@ -45,11 +46,12 @@ async def story_socket(websocket: WebSocket) -> None:
         await websocket.close(code, error.message[:120])
         return
     hub = services(websocket).hub
-    subscriber = Subscriber(after)
+    subscriber = Subscriber(after, fmt)
     upto = hub.subscribe(story, subscriber)
     listener = asyncio.create_task(_until_disconnect(websocket, subscriber))
+    direct = websocket.scope.get("extensions", {}).get(DIRECT_WRITER)
     try:
-        async for frame in reader_frames(hub, story, subscriber, upto):
+        async for frame in reader_frames(hub, story, subscriber, upto, direct=direct):
             if frame is not None:
                 await websocket.send_text(frame.text(fmt))
         code = subscriber.closed_with or CloseCode.RECONNECT

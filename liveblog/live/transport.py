@@ -1,0 +1,58 @@
+"""Direct writes to reader sockets: the fan-out's fast path.
+
+uvicorn's sans-I/O WebSocket protocol is subclassed only to hand our app a writer for its
+transport (as an ASGI scope extension). The hub then writes each event's pre-encoded frame
+straight to every reader's transport: no task wakes up per reader per update, and the bytes
+are encoded once. Everything else (handshake, pings, close) stays uvicorn's."""
+
+from __future__ import annotations
+
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
+from websockets.protocol import State
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+except ImportError:  # pragma: no cover - uvicorn without the sans-I/O protocol
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+EXTENSION = "liveblog.direct_writer"
+# Bytes a reader's socket may hold unsent before the reader counts as too slow.
+MAX_UNSENT = 64 * 1024
+
+
+def encode_text_frame(text: str) -> bytes:
+    """A complete, unmasked WebSocket text frame (server frames are the same for everyone)."""
+    return WireFrame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+class DirectWriter:
+    """Writes whole frames to one open WebSocket's transport, refusing when it is backed up."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    def write(self, frame: bytes) -> bool:
+        """Write frame now; False if the socket is closing or has MAX_UNSENT bytes pending."""
+        protocol = self._protocol
+        transport = protocol.transport
+        if protocol.conn.state is not State.OPEN or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > MAX_UNSENT:
+            return False
+        transport.write(frame)
+        return True
+
+
+if WebSocketsSansIOProtocol is not None:
+
+    class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
+        """uvicorn's sans-I/O protocol, offering a DirectWriter to the app."""
+
+        def handle_connect(self, event):  # type: ignore[no-untyped-def]
+            super().handle_connect(event)
+            scope = getattr(self, "scope", None)
+            if scope is not None:  # the handshake was accepted; the app has not run yet
+                scope["extensions"][EXTENSION] = DirectWriter(self)
