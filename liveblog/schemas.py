@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+# Text without NUL characters: PostgreSQL cannot store them.
+NO_NUL = r"^[^\x00]*$"
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=100)
 ]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_NUL)
+]
 Status = Literal["draft", "live", "ended"]
+Description = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)]
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a UTC offset, e.g. 2026-11-25T10:00:00+00:00")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is a valid timestamp but has no UTC equivalent to store.
+        raise ValueError("is out of the supported range of dates") from None
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
@@ -30,18 +39,35 @@ class Strict(BaseModel):
 class StoryCreate(Strict):
     title: Title
     slug: Slug | None = None
-    description: Annotated[str, Field(max_length=5000)] = ""
+    description: Description = ""
 
 
-class StoryPatch(Strict):
+def _not_nullable(schema: dict[str, Any]) -> None:
+    for field_schema in schema.get("properties", {}).values():
+        options = [o for o in field_schema.pop("anyOf", []) if o != {"type": "null"}]
+        if len(options) == 1:
+            field_schema.update(options[0])
+        elif options:
+            field_schema["anyOf"] = options
+        if "default" in field_schema and field_schema["default"] is None:
+            del field_schema["default"]
+
+
+class Patch(Strict):
+    """A field left out stays as it is; null is refused, so the schema does not offer it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable)
+
+
+class StoryPatch(Patch):
     title: Title | None = None
-    description: Annotated[str | None, Field(max_length=5000)] = None
+    description: Description | None = None
     status: Status | None = None
 
 
-Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-EntryTitle = Annotated[str, Field(max_length=300)]
-Headline = Annotated[str, Field(max_length=200)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000, pattern=NO_NUL)]
+EntryTitle = Annotated[str, StringConstraints(max_length=300, pattern=NO_NUL)]
+Headline = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
 
 
 class EntryCreate(Strict):
@@ -54,7 +80,7 @@ class EntryCreate(Strict):
     draft: bool = False
 
 
-class EntryPatch(Strict):
+class EntryPatch(Patch):
     body: Body | None = None
     title: EntryTitle | None = None
     shown_at: AwareDatetime | None = None
@@ -65,7 +91,7 @@ class EntryPatch(Strict):
 
 
 class Retraction(Strict):
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    reason: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] = ""
 
 
 class StoryOut(BaseModel):

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from liveblog.errors import InvalidInput, NotFound, TooLarge
+from liveblog.schemas import NO_NUL
 from liveblog.web.services import services
 
 # Ids are 32-bit on PostgreSQL; a larger one cannot exist.
@@ -21,10 +22,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class Param:
-    """A path or query parameter, for the OpenAPI document."""
+    """A path, query or header parameter, for the OpenAPI document."""
 
     name: str
-    where: str  # "path" or "query"
+    where: str  # "path", "query" or "header"
     schema: dict[str, Any]
     description: str = ""
 
@@ -44,6 +45,7 @@ class Operation:
     auth: bool = False
     errors: tuple[int, ...] = field(default=())
     headers: tuple[Param, ...] = ()
+    response_headers: tuple[Param, ...] = ()
 
 
 async def read_json(request: Request, model: type[Model]) -> Model:
@@ -84,6 +86,8 @@ def _invalid(error: ValidationError) -> InvalidInput:
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "is not a field this endpoint accepts"
+    if first["type"] == "string_pattern_mismatch" and first["ctx"]["pattern"] == NO_NUL:
+        message = "must not contain NUL characters"
     return InvalidInput(f"{where}: {message}", field=where)
 
 

@@ -50,6 +50,8 @@ OPERATIONS = (
         "Catch up on a story's events",
         EventList,
         params=(params.SLUG, params.AFTER, params.EVENT_LIMIT),
-        errors=(401, 404, 422),
+        errors=(304, 401, 404, 422),
+        headers=(params.IF_NONE_MATCH,),
+        response_headers=(params.ETAG, params.CACHE_CONTROL),
     ),
 )

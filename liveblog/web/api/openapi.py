@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from liveblog.schemas import ErrorOut
-from liveblog.web.api.common import Operation, json_response
+from liveblog.web.api.common import Operation, Param, json_response
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -58,10 +58,16 @@ def _operation(op: Operation) -> dict[str, Any]:
         "responses": {str(op.status): _content(op.response, "Success")},
     }
     for status in op.errors:
-        spec["responses"][str(status)] = _content(ErrorOut, ERROR_TEXT[status])
+        # A 304 repeats the cache headers of the answer it stands for, and has no body.
+        model = None if status == 304 else ErrorOut
+        spec["responses"][str(status)] = _content(model, ERROR_TEXT[status])
+    for status in (op.status, 304):
+        if op.response_headers and str(status) in spec["responses"]:
+            spec["responses"][str(status)]["headers"] = _headers(op.response_headers)
     if op.body is not None:
+        # Only a POST needs a body: an empty PATCH changes nothing, an empty DELETE has no reason.
         spec["requestBody"] = {
-            "required": op.method != "DELETE",
+            "required": op.method == "POST",
             "content": {"application/json": {"schema": _ref(op.body)}},
         }
     if op.auth:
@@ -69,12 +75,19 @@ def _operation(op: Operation) -> dict[str, Any]:
     return spec
 
 
-def _param(param: Any) -> dict[str, Any]:
+def _param(param: Param) -> dict[str, Any]:
     spec = {"name": param.name, "in": param.where, "schema": param.schema}
     spec["required"] = param.where == "path"
     if param.description:
         spec["description"] = param.description
     return spec
+
+
+def _headers(headers: tuple[Param, ...]) -> dict[str, Any]:
+    return {
+        h.name: {"schema": h.schema, "required": True, "description": h.description}
+        for h in headers
+    }
 
 
 def _content(model: type[BaseModel] | None, description: str) -> dict[str, Any]:

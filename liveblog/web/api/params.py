@@ -28,3 +28,11 @@ IDEMPOTENCY_KEY = Param(
 EVENT_LIMIT = Param(
     "limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"
 )
+IF_NONE_MATCH = Param(
+    "If-None-Match",
+    "header",
+    {"type": "string"},
+    "The ETag of an earlier answer: 304 without a body when nothing happened since",
+)
+ETAG = Param("ETag", "header", {"type": "string"}, "Changes when the answer would change")
+CACHE_CONTROL = Param("Cache-Control", "header", {"type": "string"}, "How long to reuse the answer")
