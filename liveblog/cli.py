@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from liveblog import accounts
 from liveblog.db.engine import Database, open_database
 from liveblog.db.migrate import upgrade_to_head
+from liveblog.db.models import ROLES
 from liveblog.errors import ConfigError, LiveblogError
 from liveblog.settings import Settings, load_settings
 
@@ -87,9 +88,22 @@ def user() -> None:
     """Manage desk users."""
 
 
+def _role(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # click.Choice would answer a typo with usage text around the error; one line is clearer.
+    if value not in ROLES:
+        raise click.ClickException(f"role must be one of {', '.join(ROLES)}, not {value!r}")
+    return value
+
+
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "editor", "reporter"]))
+@click.option(
+    "--role",
+    required=True,
+    metavar="|".join(ROLES),
+    callback=_role,
+    help="reporter: posts and edits own entries; editor: also runs stories; admin: everything.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_context
 @_one_line_errors

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from liveblog.db.models import Entry, EntryRevision, Story, User, utcnow
-from liveblog.errors import Conflict
+from liveblog.errors import Conflict, InvalidInput
 from liveblog.render.markdown import render_markdown
 from liveblog.schemas import EntryCreate, EntryPatch
 from liveblog.stories import events
@@ -95,7 +95,10 @@ async def retract_entry(
 def _apply(entry: Entry, fields: dict[str, object]) -> set[str]:
     changed = set()
     for name, value in fields.items():
-        if value is None or getattr(entry, name) == value:
+        if value is None:
+            # Silently skipping a null would answer 200 to a change that never happened.
+            raise InvalidInput(f"{name} cannot be null", field=name)
+        if getattr(entry, name) == value:
             continue
         setattr(entry, name, value)
         changed.add(name)

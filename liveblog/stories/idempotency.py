@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liveblog.db.models import IdempotencyKey, User, utcnow
+from liveblog.db.models import IdempotencyKey, utcnow
 from liveblog.errors import InvalidInput
 
 MAX_KEY_LENGTH = 200
@@ -44,12 +44,12 @@ class Answer:
 
 
 async def earlier_answer(
-    session: AsyncSession, user: User, request: IdempotentRequest
+    session: AsyncSession, user_id: int, request: IdempotentRequest
 ) -> Answer | None:
-    """The stored answer for this key, or None; the same key for another request is 422."""
+    """The stored answer for this user's key, or None; the same key for another request is 422."""
     row = await session.scalar(
         select(IdempotencyKey).where(
-            IdempotencyKey.user_id == user.id, IdempotencyKey.key == request.key
+            IdempotencyKey.user_id == user_id, IdempotencyKey.key == request.key
         )
     )
     if row is None:
@@ -62,11 +62,13 @@ async def earlier_answer(
     return Answer(row.status, row.response)
 
 
-def remember(session: AsyncSession, user: User, request: IdempotentRequest, answer: Answer) -> None:
+def remember(
+    session: AsyncSession, user_id: int, request: IdempotentRequest, answer: Answer
+) -> None:
     """Store the answer in the same transaction as the write it answers."""
     session.add(
         IdempotencyKey(
-            user_id=user.id,
+            user_id=user_id,
             key=request.key,
             request_hash=request.fingerprint,
             status=answer.status,

@@ -16,7 +16,7 @@ from liveblog.metrics import Metrics
 from liveblog.schemas import EntryCreate, EntryPatch, StoryCreate, StoryPatch
 from liveblog.stories import entry_changes, story_changes
 from liveblog.stories.idempotency import Answer, IdempotentRequest, earlier_answer, remember
-from liveblog.stories.lookup import entry_in_story, story_by_slug
+from liveblog.stories.lookup import entry_in_story, story_to_change
 from liveblog.stories.serialize import entry_json, story_json
 
 log = logging.getLogger("liveblog.publish")
@@ -43,13 +43,13 @@ class StoryWriter:
             story = await story_changes.create_story(session, user, data)
             return Answer(201, story_json(story)), None
 
-        return await self._run(change, user, request)
+        return await self._run(change, user.id, request)
 
     async def edit_story(self, user: User, slug: str, data: StoryPatch) -> Answer:
         """Change a story's title, description or status."""
 
         async def change(session: AsyncSession) -> Outcome:
-            story = await story_by_slug(session, slug)
+            story = await story_to_change(session, slug)
             seq = await story_changes.edit_story(session, user, story, data)
             return Answer(200, story_json(story)), _bell(story.id, seq)
 
@@ -61,17 +61,17 @@ class StoryWriter:
         """Post an entry (or save a draft) to a story."""
 
         async def change(session: AsyncSession) -> Outcome:
-            story = await story_by_slug(session, slug)
+            story = await story_to_change(session, slug)
             entry, seq = await entry_changes.create_entry(session, user, story, data)
             return Answer(201, entry_json(entry)), _bell(story.id, seq)
 
-        return await self._run(change, user, request)
+        return await self._run(change, user.id, request)
 
     async def edit_entry(self, user: User, slug: str, entry_id: int, data: EntryPatch) -> Answer:
         """Edit, pin, mark or publish an entry."""
 
         async def change(session: AsyncSession) -> Outcome:
-            story = await story_by_slug(session, slug)
+            story = await story_to_change(session, slug)
             entry = await entry_in_story(session, story, entry_id)
             entry, seq = await entry_changes.edit_entry(session, user, story, entry, data)
             return Answer(200, entry_json(entry)), _bell(story.id, seq)
@@ -82,7 +82,7 @@ class StoryWriter:
         """Retract an entry, keeping it in the story as retracted."""
 
         async def change(session: AsyncSession) -> Outcome:
-            story = await story_by_slug(session, slug)
+            story = await story_to_change(session, slug)
             entry = await entry_in_story(session, story, entry_id)
             entry, seq = await entry_changes.retract_entry(session, user, story, entry, reason)
             return Answer(200, entry_json(entry)), _bell(story.id, seq)
@@ -90,16 +90,18 @@ class StoryWriter:
         return await self._run(change)
 
     async def _run(
-        self, change: Change, user: User | None = None, request: IdempotentRequest | None = None
+        self, change: Change, user_id: int | None = None, request: IdempotentRequest | None = None
     ) -> Answer:
+        # Keys are looked up by the user's id, not the User: the change may attach the User to
+        # its session, and a rollback there leaves it expired and unreadable.
         try:
-            answer, doorbell = await self._transaction(change, user, request)
+            answer, doorbell = await self._transaction(change, user_id, request)
         except IntegrityError as error:
-            if request is None or user is None:
+            if request is None or user_id is None:
                 raise Conflict("this change collides with another one; try again") from error
             # A retry raced the first request past the lookup: answer as the first did.
             async with self._db.reading() as session:
-                earlier = await earlier_answer(session, user, request)
+                earlier = await earlier_answer(session, user_id, request)
             if earlier is None:
                 raise Conflict("this change collides with another one; try again") from error
             return earlier
@@ -110,16 +112,16 @@ class StoryWriter:
         return answer
 
     async def _transaction(
-        self, change: Change, user: User | None, request: IdempotentRequest | None
+        self, change: Change, user_id: int | None, request: IdempotentRequest | None
     ) -> Outcome:
         async with self._db.writing() as session:
-            if request is not None and user is not None:
-                earlier = await earlier_answer(session, user, request)
+            if request is not None and user_id is not None:
+                earlier = await earlier_answer(session, user_id, request)
                 if earlier is not None:
                     return earlier, None
             answer, doorbell = await change(session)
-            if request is not None and user is not None:
-                remember(session, user, request, answer)
+            if request is not None and user_id is not None:
+                remember(session, user_id, request, answer)
             await session.flush()
             return answer, doorbell
 

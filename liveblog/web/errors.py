@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -31,14 +31,21 @@ def _respond(request: Request, status: int, code: str, message: str, **extra: ob
 async def liveblog_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveblogError)
     extra = {"field": exc.field} if exc.field else {}
-    return _respond(request, exc.status, exc.code, exc.message, **extra)
+    response = _respond(request, exc.status, exc.code, exc.message, **extra)
+    if exc.status == 401:
+        # HTTP requires a 401 to name the scheme that would be accepted.
+        response.headers["WWW-Authenticate"] = 'Bearer realm="liveblog"'
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = "nothing here" if exc.status_code == 404 else str(exc.detail)
-    return _respond(request, exc.status_code, code, message)
+    response = _respond(request, exc.status_code, code, message)
+    # Keep the headers the status needs, such as Allow on a 405.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
@@ -47,6 +54,15 @@ async def database_error(request: Request, exc: Exception) -> Response:
     response = await liveblog_error(request, error)
     response.headers["Retry-After"] = "5"
     return response
+
+
+async def driver_error(request: Request, exc: Exception) -> Response:
+    # Some drivers report a connection lost mid-query as a plain DBAPI error (asyncpg:
+    # "connection was closed in the middle of operation"); SQLAlchemy marks those.
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated:
+        return await database_error(request, exc)
+    return await server_error(request, exc)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -59,5 +75,6 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error,
     OperationalError: database_error,
     InterfaceError: database_error,
+    DBAPIError: driver_error,
     Exception: server_error,
 }
