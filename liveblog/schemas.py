@@ -33,7 +33,8 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "yes" or 1 is not a boolean, "5" is not a number; JSON strings still parse as times.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class StoryCreate(Strict):

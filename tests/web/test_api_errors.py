@@ -89,6 +89,8 @@ def test_invalid_entry_fields_are_422_naming_the_field(
         ({"body": "x", "shown_at": "2026-11-25T10:00:00"}, "shown_at"),
         ({"body": "x", "shown_at": "yesterday"}, "shown_at"),
         ({"body": "x", "pinned": "maybe"}, "pinned"),
+        ({"body": "x", "pinned": "yes"}, "pinned"),
+        ({"body": "x", "key_event": 1}, "key_event"),
         ({"body": "x", "draft": {}}, "draft"),
         ({"body": "x", "author": "someone else"}, "author"),
         ({"body": "x", "id": 1}, "id"),
