@@ -21,7 +21,8 @@ from liveblog.render.templates import template_environment
 from liveblog.settings import Settings
 from liveblog.stories.writer import StoryWriter
 from liveblog.web.errors import EXCEPTION_HANDLERS
-from liveblog.web.routes import build_routes
+from liveblog.web.live_socket import LiveSocketMiddleware
+from liveblog.web.routes import LIVE_SOCKET, build_routes
 from liveblog.web.services import Services
 
 log = logging.getLogger("liveblog")
@@ -51,7 +52,11 @@ def create_app(settings: Settings) -> Starlette:
                 metrics=metrics,
                 templates=templates,
             )
-            log.info("ready: database %s, bus %s", _redact(settings.database_url), settings.bus_url)
+            log.info(
+                "ready: database %s, bus %s",
+                _redact(settings.database_url),
+                _redact(settings.bus_url),
+            )
             async with _demo(settings, app.state.services):
                 yield
         finally:
@@ -61,13 +66,14 @@ def create_app(settings: Settings) -> Starlette:
 
     https = (settings.public_url or "").startswith("https://")
     middleware = [
+        Middleware(LiveSocketMiddleware, path=LIVE_SOCKET),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
             session_cookie="liveblog_session",
             same_site="lax",
             https_only=https,
-        )
+        ),
     ]
     return Starlette(
         routes=build_routes(),

@@ -56,12 +56,28 @@ def open_database(settings: Settings) -> Database:
             max_overflow=settings.db_pool_size,
             pool_pre_ping=True,
         )
+        _report_refused_connections(engine)
         writer = engine
     return Database(
         engine=engine,
         read_sessions=async_sessionmaker(engine, expire_on_commit=False),
         write_sessions=async_sessionmaker(writer, expire_on_commit=False),
     )
+
+
+def _report_refused_connections(engine: AsyncEngine) -> None:
+    """Make an unreachable server an OperationalError, like every other database failure.
+
+    asyncpg raises a bare OSError (refused, unreachable, timed out) when it cannot connect,
+    which SQLAlchemy passes on unwrapped, so it would escape the 503 "database unavailable"
+    handler and answer 500."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as error:
+            raise dialect.loaded_dbapi.OperationalError(f"cannot connect: {error}") from error
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -16,7 +16,7 @@ from liveblog.db.engine import Database
 from liveblog.db.models import Story, utcnow
 from liveblog.live.bus import Bus, Doorbell
 from liveblog.live.frames import Frame, render_frame
-from liveblog.live.subscriber import Subscriber
+from liveblog.live.subscriber import StoryRef, Subscriber
 from liveblog.metrics import Metrics
 from liveblog.stories.events import StoryEvent, event_from_row
 
@@ -37,6 +37,7 @@ class Channel:
     story_id: int
     slug: str
     last_seq: int
+    status: str
     subscribers: set[Subscriber] = field(default_factory=set)
     recent: deque[Frame] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
     fetching: bool = False
@@ -79,17 +80,25 @@ class Hub:
         """How many readers this process serves."""
         return sum(len(c.subscribers) for c in self._channels.values())
 
-    def subscribe(self, story: Story, subscriber: Subscriber) -> int:
+    def subscribe(self, story: StoryRef, subscriber: Subscriber) -> int:
         """Start offering the story's new frames to subscriber. Returns the seq up to which
         the subscriber must replay from the log itself; later ones arrive as frames."""
         channel = self._channels.get(story.id)
         if channel is None:
-            channel = Channel(story_id=story.id, slug=story.slug, last_seq=story.seq)
+            channel = Channel(story.id, story.slug, last_seq=story.seq, status=story.status)
             self._channels[story.id] = channel
             # An event committed since `story` was read rang while nobody listened here.
             self._schedule(channel)
         channel.subscribers.add(subscriber)
         return channel.last_seq
+
+    def known_story(self, slug: str) -> StoryRef | None:
+        """The story as this process last saw it, if it has readers here: lets a reader
+        join a busy story (or a reconnect storm hit it) without a database query."""
+        for channel in self._channels.values():
+            if channel.slug == slug:
+                return StoryRef(channel.story_id, slug, channel.last_seq, channel.status)
+        return None
 
     def unsubscribe(self, story_id: int, subscriber: Subscriber) -> None:
         """Stop offering frames; the story's channel goes when its last reader does."""
@@ -150,6 +159,8 @@ class Hub:
             frame = self._render(event_from_row(row, channel.slug))
             channel.recent.append(frame)
             channel.last_seq = frame.seq
+            if row.type == "story.updated":
+                channel.status = str(row.data["status"])
             for subscriber in list(channel.subscribers):
                 if not subscriber.offer(frame):
                     channel.subscribers.discard(subscriber)
@@ -163,12 +174,19 @@ class Hub:
         return render_frame(event, self._templates)
 
     async def _check_periodically(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(CHECK_INTERVAL)
             try:
                 await self._check_once()
             except Exception:
-                log.warning("periodic check for missed events failed", exc_info=True)
+                if not failing:  # log an outage once, not every interval
+                    log.warning("periodic check for missed events failed", exc_info=True)
+                failing = True
+                continue
+            if failing:
+                log.info("periodic check for missed events works again")
+            failing = False
 
     async def _check_once(self) -> None:
         if not self._channels:

@@ -9,8 +9,10 @@ up is dropped from the fan-out and told to reconnect from its last seq."""
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from liveblog.db.models import Story
 from liveblog.live.frames import Frame
 from liveblog.live.transport import DirectWriter
 
@@ -28,16 +30,33 @@ class CloseCode:
     NOT_FOUND = 4004  # no such story (or not visible to this reader)
 
 
+@dataclass(frozen=True, slots=True)
+class StoryRef:
+    """What a reader's connection needs to know of its story (not a whole ORM object)."""
+
+    id: int
+    slug: str
+    seq: int
+    status: str
+
+    @classmethod
+    def of(cls, story: Story) -> StoryRef:
+        return cls(story.id, story.slug, story.seq, story.status)
+
+
 class Subscriber:
-    """A bounded queue of frames for one reader, filled by the hub, drained by its socket."""
+    """A reader's seq, direct writer and bounded backlog; kept small, there is one per reader."""
 
-    __slots__ = ("_backlog", "_direct", "_fmt", "_wakeup", "closed_with", "sent_seq")
+    __slots__ = ("_backlog", "_direct", "_notify", "_waiter", "closed_with", "fmt", "sent_seq")
 
-    def __init__(self, after: int, fmt: str = "json") -> None:
-        self._backlog: deque[Frame] = deque()
-        self._wakeup = asyncio.Event()
+    def __init__(
+        self, after: int, fmt: str = "json", notify: Callable[[], None] | None = None
+    ) -> None:
+        self._backlog: list[Frame] = []
         self._direct: DirectWriter | None = None
-        self._fmt = fmt
+        self.fmt = fmt
+        self._notify = notify  # wakes the reader's task; None: it waits in next_frames
+        self._waiter: asyncio.Future[None] | None = None
         self.sent_seq = after
         self.closed_with: int | None = None
 
@@ -53,7 +72,7 @@ class Subscriber:
             return True
         if self._direct is not None:
             if frame.seq == self.sent_seq + 1:
-                if not self._direct.write(frame.wire(self._fmt)):
+                if not self._direct.write(frame.wire(self.fmt)):
                     self.close(CloseCode.RECONNECT)
                     return False
                 self.sent_seq = frame.seq
@@ -67,28 +86,42 @@ class Subscriber:
             self.close(CloseCode.RECONNECT)
             return False
         self._backlog.append(frame)
-        self._wakeup.set()
+        if len(self._backlog) == 1:
+            self._wake()
         return True
 
     def close(self, code: int) -> None:
-        """Stop this reader: drop what it had queued and wake its socket to close with code."""
-        self.closed_with = code
-        self._direct = None
-        self._backlog.clear()
-        self._wakeup.set()
+        """Stop this reader: drop what it had queued and wake its task to close with code."""
+        if self.closed_with is None:
+            self.closed_with = code
+            self._direct = None
+            self._backlog = []
+            self._wake()
 
     @property
     def backlog(self) -> int:
         return len(self._backlog)
 
+    def take(self) -> list[Frame]:
+        """The queued frames, in seq order, leaving the backlog empty."""
+        frames, self._backlog = self._backlog, []
+        return frames
+
     async def next_frames(self, wait_at_most: float | None = None) -> list[Frame]:
-        """Wait for frames (at most wait_at_most seconds) and take them all, in seq order."""
+        """Wait for frames (at most wait_at_most seconds) and take them; for readers
+        without a notify callback."""
         if not self._backlog and self.closed_with is None:
-            self._wakeup.clear()
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await asyncio.wait_for(self._wakeup.wait(), wait_at_most)
+                await asyncio.wait_for(self._waiter, wait_at_most)
             except TimeoutError:
                 return []
-        frames = list(self._backlog)
-        self._backlog.clear()
-        return frames
+            finally:
+                self._waiter = None
+        return self.take()
+
+    def _wake(self) -> None:
+        if self._notify is not None:
+            self._notify()
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)

@@ -11,6 +11,10 @@ from liveblog.web.api import entries, events, stories
 from liveblog.web.api.common import Operation
 from liveblog.web.api.openapi import openapi_endpoint
 
+# The live WebSocket is served by web/live_socket.py ahead of the middleware (see app.py),
+# so a reader's connection carries nothing it does not need.
+LIVE_SOCKET = "/stories/{slug}/live"
+
 API: tuple[Operation, ...] = (*stories.OPERATIONS, *entries.OPERATIONS, *events.OPERATIONS)
 
 
