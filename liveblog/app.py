@@ -18,7 +18,7 @@ from liveblog.live.bus import open_bus
 from liveblog.live.hub import Hub
 from liveblog.metrics import Metrics
 from liveblog.render.templates import template_environment
-from liveblog.settings import Settings
+from liveblog.settings import Settings, redact_url
 from liveblog.stories.writer import StoryWriter
 from liveblog.web.errors import EXCEPTION_HANDLERS
 from liveblog.web.live_socket import LiveSocketMiddleware
@@ -54,8 +54,8 @@ def create_app(settings: Settings) -> Starlette:
             )
             log.info(
                 "ready: database %s, bus %s",
-                _redact(settings.database_url),
-                _redact(settings.bus_url),
+                redact_url(settings.database_url),
+                redact_url(settings.bus_url),
             )
             async with _demo(settings, app.state.services):
                 yield
@@ -96,8 +96,3 @@ async def _demo(settings: Settings, services: Services) -> AsyncIterator[None]:
         poster.cancel()
         with suppress(asyncio.CancelledError):
             await poster
-
-
-def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"

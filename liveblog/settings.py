@@ -181,3 +181,9 @@ def _create_secret_key(path: Path) -> None:
         pass  # another process made the key first; use theirs
     finally:
         draft.unlink()
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for logs: without the user and password part."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"

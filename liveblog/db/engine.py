@@ -55,6 +55,9 @@ def open_database(settings: Settings) -> Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
             pool_pre_ping=True,
+            pool_timeout=10,
+            # A server that stops answering (not refusing) must not hang a request forever.
+            connect_args={"timeout": 5, "command_timeout": 60},
         )
         _report_refused_connections(engine)
         writer = engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -74,6 +75,8 @@ EXCEPTION_HANDLERS = {
     LiveblogError: liveblog_error,
     HTTPException: http_error,
     OperationalError: database_error,
+    PoolTimeout: database_error,
+    TimeoutError: database_error,
     InterfaceError: database_error,
     DBAPIError: driver_error,
     Exception: server_error,

@@ -11,6 +11,7 @@ from abc import abstractmethod
 from contextlib import suppress
 
 from liveblog.live.bus.base import Bus, Doorbell
+from liveblog.settings import redact_url
 
 log = logging.getLogger("liveblog.bus")
 MIN_BACKOFF, MAX_BACKOFF = 0.5, 10.0
@@ -83,7 +84,7 @@ class ReconnectingBus(Bus):
     def _on_connected(self) -> None:
         if self.connected is False:
             self.reconnects += 1
-        log.info("%s: connected to %s", self.name, _redact(self.url))
+        log.info("%s: connected to %s", self.name, redact_url(self.url))
         self.connected = True
 
     @abstractmethod
@@ -98,8 +99,3 @@ class ReconnectingBus(Bus):
     @abstractmethod
     async def _disconnect(self) -> None:
         """Drop any connection, ignoring errors."""
-
-
-def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"
