@@ -35,6 +35,29 @@ class Frame:
         return self.wire_html if fmt == "html" else self.wire_json
 
 
+@dataclass(frozen=True, slots=True)
+class FrameBatch:
+    """Consecutive frames fanned out together, with their wire bytes joined once per format."""
+
+    frames: list[Frame]
+    wire_json: bytes
+    wire_html: bytes
+    ends_story: bool
+
+    @classmethod
+    def of(cls, frames: list[Frame]) -> FrameBatch:
+        return cls(
+            frames,
+            b"".join(f.wire_json for f in frames),
+            b"".join(f.wire_html for f in frames),
+            any(f.ends_story for f in frames),
+        )
+
+    def wire(self, fmt: str) -> bytes:
+        """All the frames as WebSocket bytes for a reader of fmt."""
+        return self.wire_html if fmt == "html" else self.wire_json
+
+
 def render_frame(event: StoryEvent, templates: Environment) -> Frame:
     """Render an event once: its JSON, and its HTML fragment from the page's own partial."""
     json_text = _dumps(event.to_json())

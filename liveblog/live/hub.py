@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from liveblog.db import reads
 from liveblog.db.engine import Database
 from liveblog.db.models import Story, utcnow
 from liveblog.live.bus import Bus, Doorbell
-from liveblog.live.frames import Frame, render_frame
+from liveblog.live.frames import Frame, FrameBatch, render_frame
 from liveblog.live.subscriber import StoryRef, Subscriber
 from liveblog.metrics import Metrics
 from liveblog.stories.events import StoryEvent, event_from_row
@@ -26,6 +27,8 @@ log = logging.getLogger("liveblog.hub")
 REPLAY_LIMIT = 500
 # Recent frames kept per story, so reconnecting readers replay without a query or a render.
 RECENT_FRAMES = 64
+# The least time between two fan-outs of one story (see Hub._pace).
+FANOUT_SPACING = 0.05
 # How often a story with readers is checked for events whose doorbell never came.
 CHECK_INTERVAL = 5.0
 
@@ -42,6 +45,7 @@ class Channel:
     recent: deque[Frame] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
     fetching: bool = False
     again: bool = False
+    delivered_at: float = 0.0
 
 
 class Hub:
@@ -139,8 +143,10 @@ class Hub:
     async def _fetch(self, channel: Channel) -> None:
         try:
             while True:
+                await self._pace(channel)
                 channel.again = False
                 await self._deliver_new(channel)
+                channel.delivered_at = time.monotonic()
                 if not channel.again:
                     break
         except Exception:
@@ -150,24 +156,43 @@ class Hub:
             if not channel.subscribers:
                 self._channels.pop(channel.story_id, None)
 
+    async def _pace(self, channel: Channel) -> None:
+        # A lone update goes out at once. In a burst, fan-outs of one story are spaced by
+        # FANOUT_SPACING, each carrying every event committed meanwhile in one write per
+        # reader: so the cost of fan-out follows the readers, not the rate of posting.
+        wait = channel.delivered_at + FANOUT_SPACING - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def _deliver_new(self, channel: Channel) -> None:
         async with self._db.reading() as session:
             rows = await reads.events_after(
                 session, channel.story_id, channel.last_seq, REPLAY_LIMIT
             )
+        frames = []
         for row in rows:
             frame = self._render(event_from_row(row, channel.slug))
             channel.recent.append(frame)
             channel.last_seq = frame.seq
             if row.type == "story.updated":
                 channel.status = str(row.data["status"])
-            for subscriber in list(channel.subscribers):
-                if not subscriber.offer(frame):
-                    channel.subscribers.discard(subscriber)
-                    self._metrics.slow_readers_dropped.inc()
-            self._metrics.fanout_seconds.observe((utcnow() - row.created_at).total_seconds())
+            frames.append(frame)
+        if frames:
+            self._fan_out(channel, frames)
+        now = utcnow()
+        for row in rows:
+            self._metrics.fanout_seconds.observe((now - row.created_at).total_seconds())
         if len(rows) == REPLAY_LIMIT:
             channel.again = True
+
+    def _fan_out(self, channel: Channel, frames: list[Frame]) -> None:
+        # Events that arrived together go out together: one write per reader, not one per
+        # event, which is what lets a busy story take many entries a second.
+        batch = FrameBatch.of(frames)
+        dropped = [s for s in channel.subscribers if not s.offer_batch(batch)]
+        for subscriber in dropped:
+            channel.subscribers.discard(subscriber)
+            self._metrics.slow_readers_dropped.inc()
 
     def _render(self, event: StoryEvent) -> Frame:
         self._metrics.frames_rendered.inc()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from liveblog.db.models import Story
-from liveblog.live.frames import Frame
+from liveblog.live.frames import Frame, FrameBatch
 from liveblog.live.transport import DirectWriter
 
 # Frames a reader may fall behind by before it is asked to reconnect (about 50 KB of text
@@ -88,6 +88,18 @@ class Subscriber:
         self._backlog.append(frame)
         if len(self._backlog) == 1:
             self._wake()
+        return True
+
+    def offer_batch(self, batch: FrameBatch) -> bool:
+        """offer() for consecutive frames; a caught-up direct reader gets them in one write."""
+        first, last = batch.frames[0], batch.frames[-1]
+        direct = self._direct
+        if direct is None or first.seq != self.sent_seq + 1 or batch.ends_story:
+            return all(self.offer(frame) for frame in batch.frames)
+        if not direct.write(batch.wire(self.fmt)):
+            self.close(CloseCode.RECONNECT)
+            return False
+        self.sent_seq = last.seq
         return True
 
     def close(self, code: int) -> None:
