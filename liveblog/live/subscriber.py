@@ -110,10 +110,6 @@ class Subscriber:
             self._backlog = []
             self._wake()
 
-    @property
-    def backlog(self) -> int:
-        return len(self._backlog)
-
     def take(self) -> list[Frame]:
         """The queued frames, in seq order, leaving the backlog empty."""
         frames, self._backlog = self._backlog, []
