@@ -30,7 +30,7 @@ from tests.scale.conftest import (
     scale_deployment,
     shared_redis_bus,
 )
-from tests.support import LiveServer, free_port, postgres_database, skip_or_fail
+from tests.support import LiveServer, free_port, postgres_database, skip_or_fail, stop_process
 
 NGINX = Path("/usr/sbin/nginx")
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
@@ -102,14 +102,7 @@ class Nginx:
         )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @dataclass
