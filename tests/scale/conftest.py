@@ -36,6 +36,7 @@ from tests.support import (
     LiveServer,
     _host_port,
     free_port,
+    postgres_database,
     redis_url,
     skip_or_fail,
 )
@@ -162,6 +163,29 @@ def module_processes() -> Iterator[Processes]:
     started = Processes()
     yield started
     started.stop_all()
+
+
+@dataclass
+class Cluster:
+    """Servers sharing one deployment, an editor's headers, and how a test breaks and mends
+    what they share."""
+
+    deployment: Deployment
+    servers: list[LiveServer]
+    headers: dict[str, str]
+    outage: Callable[[], None] = lambda: None
+    recovery: Callable[[], None] = lambda: None
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path, processes: Processes) -> Iterator[Cluster]:
+    """`liveblog serve --workers 2`: one port, two processes, on PostgreSQL and Redis."""
+    bus = shared_redis_bus()
+    with postgres_database() as url:
+        deployment = scale_deployment(tmp_path, url, bus)
+        servers = processes.start(deployment, 1, ("--workers", "2"))
+        yield Cluster(deployment, servers, editor_headers(deployment))
+        processes.stop_all()
 
 
 def editor_headers(deployment: Deployment) -> dict[str, str]:

@@ -12,8 +12,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +22,7 @@ from liveblog.live.hub import CHECK_INTERVAL
 from tests.live.readers import metric
 from tests.scale.conftest import (
     DEADLINE,
+    Cluster,
     FollowingReader,
     PrivateRedis,
     Processes,
@@ -38,21 +38,12 @@ from tests.scale.conftest import (
     shared_redis_bus,
     through,
 )
-from tests.support import Deployment, LiveServer, postgres_database
+from tests.support import LiveServer, postgres_database
 
 # Readers of another process get entries rung while the bus is down from the hub's periodic
 # check (every 5 s); this is a generous bound on "later", not a speed requirement.
 CATCH_UP_DEADLINE = 20.0
 ENTRY_TABLES = ("entries", "entry_revisions", "story_events", "idempotency_keys")
-
-
-@dataclass
-class Cluster:
-    deployment: Deployment
-    servers: list[LiveServer]
-    headers: dict[str, str]
-    outage: Callable[[], None] = lambda: None
-    recovery: Callable[[], None] = lambda: None
 
 
 async def readiness(server: LiveServer) -> tuple[int, dict]:
@@ -401,17 +392,6 @@ async def test_readers_of_a_killed_worker_resume_on_the_other(pair: Cluster) -> 
         print(f"\nkill -9: a reader of the killed process: {[w for _, _, w in reader.failures]}")
 
 
-@pytest.fixture
-def one_port(tmp_path: Path, processes: Processes) -> Iterator[Cluster]:
-    """`liveblog serve --workers 2` on PostgreSQL and Redis."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path, url, bus)
-        servers = processes.start(deployment, 1, ("--workers", "2"))
-        yield Cluster(deployment, servers, editor_headers(deployment))
-        processes.stop_all()
-
-
 def peers_of(pid: int) -> set[int]:
     """The remote ports of the process's TCP connections (to find a reader's worker)."""
     sockets = set()
@@ -428,8 +408,8 @@ def peers_of(pid: int) -> set[int]:
     return ports
 
 
-async def test_readers_of_a_killed_worker_resume_on_the_same_port(one_port: Cluster) -> None:
-    (server,), headers, count = one_port.servers, one_port.headers, 40
+async def test_readers_of_a_killed_worker_resume_on_the_same_port(two_workers: Cluster) -> None:
+    (server,), headers, count = two_workers.servers, two_workers.headers, 40
     await eventually(lambda: len(log_lines(server, "ready: database")) == 2, "both workers ready")
     slug, base = await new_live_story(server.url, headers)
     readers = [FollowingReader([server.url], slug, base) for _ in range(6)]

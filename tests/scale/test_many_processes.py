@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +19,7 @@ from liveblog.live.bus.postgres import CHANNEL as POSTGRES_CHANNEL
 from liveblog.live.bus.redis import CHANNEL as REDIS_CHANNEL
 from tests.scale.conftest import (
     DEADLINE,
+    Cluster,
     Processes,
     StayingReader,
     child_pids,
@@ -31,16 +31,9 @@ from tests.scale.conftest import (
     scale_deployment,
     shared_redis_bus,
 )
-from tests.support import Deployment, LiveServer, postgres_database
+from tests.support import LiveServer, postgres_database
 
 WRITERS, POSTS_EACH = 4, 25
-
-
-@dataclass
-class Cluster:
-    deployment: Deployment
-    servers: list[LiveServer]
-    headers: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -200,17 +193,6 @@ def listen_notify_cluster(tmp_path: Path, processes: Processes) -> Iterator[Clus
     with postgres_database() as url:
         deployment = scale_deployment(tmp_path, url, url)
         servers = processes.start(deployment, 2)
-        yield Cluster(deployment, servers, editor_headers(deployment))
-        processes.stop_all()
-
-
-@pytest.fixture
-def two_workers(tmp_path: Path, processes: Processes) -> Iterator[Cluster]:
-    """`liveblog serve --workers 2`: one port, two processes, on PostgreSQL and Redis."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path, url, bus)
-        servers = processes.start(deployment, 1, ("--workers", "2"))
         yield Cluster(deployment, servers, editor_headers(deployment))
         processes.stop_all()
 
