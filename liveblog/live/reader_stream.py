@@ -29,8 +29,9 @@ async def replay(hub: Hub, story: StoryRef, subscriber: Subscriber, upto: int) -
 async def in_order(
     hub: Hub, story: StoryRef, subscriber: Subscriber, frames: list[Frame]
 ) -> list[Frame]:
-    """The frames to send next, in seq order, each once: fills gaps from the log and stops
-    after the story's end. Advances subscriber.sent_seq as if they were sent."""
+    """The frames to send next, in seq order, each once: fills gaps from the log, and closes
+    the subscriber with ENDED when the story's end is the last of them. Advances
+    subscriber.sent_seq as if they were sent."""
     ready: list[Frame] = []
     for frame in frames:
         if frame.seq <= subscriber.sent_seq:
@@ -45,7 +46,7 @@ async def in_order(
                 raise Reload
         ready.append(frame)
         subscriber.sent_seq = frame.seq
-        if frame.ends_story:
+        # An end followed by a reopening (later in the list, or known to the story) is history.
+        if frame.ends_story and frame is frames[-1] and frame.seq >= story.seq:
             subscriber.close(CloseCode.ENDED)
-            break
     return ready

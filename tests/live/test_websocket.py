@@ -149,3 +149,20 @@ async def test_reader_more_than_a_page_behind_is_told_to_reload(
     assert reader.messages == [{"type": "reload", "seq": base + 510}]
     events = await read_sse(server.url, slug, 0, last_event_id=base)
     assert events == [{"event": "reload", "data": json.dumps({"seq": base + 510})}]
+
+
+async def test_a_reopened_story_keeps_its_readers(
+    server, editor: httpx.Client, live_story: dict
+) -> None:
+    slug, base = live_story["slug"], live_story["seq"]
+    for status in ("ended", "live"):
+        response = await asyncio.to_thread(
+            editor.patch, f"/api/stories/{slug}", json={"status": status}
+        )
+        assert response.status_code == 200
+    reader = WsReader(server.url, slug)
+    await reader.read_until(base + 2, after=base)  # replays the end and the reopening
+    entry = post(editor, slug, "back on air")
+    await reader.read_until(base + 3)
+    assert [m["type"] for m in reader.messages] == ["story.updated"] * 2 + ["entry.published"]
+    assert reader.messages[-1]["entry"]["id"] == entry["id"]
