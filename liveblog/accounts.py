@@ -69,10 +69,17 @@ async def user_by_name(session: AsyncSession, name: str) -> User:
     return user
 
 
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    """The user with that id, or None."""
+    return await session.scalar(select(User).where(User.id == user_id))
+
+
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
-    """The user an API token belongs to, or None."""
+    """The user an API token belongs to, or None (also when that user is disabled)."""
     row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    return row.user if row is not None else None
+    if row is None or row.user.disabled:
+        return None
+    return row.user
 
 
 async def user_count(session: AsyncSession) -> int:

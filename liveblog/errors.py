@@ -35,6 +35,10 @@ class NotAuthenticated(LiveblogError):
     code = "not_authenticated"
 
 
+class SignInRequired(NotAuthenticated):
+    """A desk page asked for without a (still valid) session: the answer is the sign-in form."""
+
+
 class Forbidden(LiveblogError):
     status = 403
     code = "forbidden"
@@ -58,3 +62,17 @@ class TooLarge(LiveblogError):
 class Unavailable(LiveblogError):
     status = 503
     code = "unavailable"
+
+
+class PreconditionFailed(LiveblogError):
+    status = 412
+    code = "precondition_failed"
+
+
+class TooManyRequests(LiveblogError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -65,6 +66,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Kept in each desk session; bumping it (sign-out, password reset) ends every session.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ApiToken(Base):
@@ -76,6 +80,9 @@ class ApiToken(Base):
     # lets every request look its token up by index.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    # The token's last characters, so a person can tell tokens apart without the secret.
+    hint: Mapped[str] = mapped_column(String(8), default="")
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -113,6 +120,8 @@ class Entry(Base):
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     retracted_reason: Mapped[str] = mapped_column(Text, default="")
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every change; the entry's ETag, so a stale If-Match is refused (412).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     author: Mapped[User] = relationship(lazy="joined")
     story: Mapped[Story] = relationship(lazy="joined")
@@ -161,3 +170,45 @@ class IdempotencyKey(Base):
     status: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInFailure(Base):
+    """A failed desk sign-in, kept for the rate limit's window."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Media(Base):
+    """An uploaded image, named by its content. `data` holds the bytes where the media store
+    is the database (PostgreSQL, so every process serves every image); NULL for a folder."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes
+    uploader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+
+
+class DeskPresence(Base):
+    """A desk connection to a story, refreshed while it stays open: who else is here."""
+
+    __tablename__ = "desk_presence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(40), unique=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from sqlalchemy import select
 from starlette.requests import HTTPConnection, Request
 
 from liveblog import accounts
@@ -22,13 +21,33 @@ async def optional_user(request: Request) -> User | None:
     header = request.headers.get("authorization")
     if header is not None:
         return await _token_user(request, header)
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    if request.session.get("user_id") is None:
         return None
     if request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get(CSRF_HEADER))
-    async with services(request).db.reading() as session:
-        return await session.scalar(select(User).where(User.id == user_id))
+    return await session_user(request)
+
+
+async def session_user(connection: HTTPConnection) -> User | None:
+    """The user of this desk session, None when there is none or it has been revoked
+    (the user was disabled, signed out elsewhere or had the password reset)."""
+    user_id = connection.session.get("user_id")
+    if user_id is None:
+        return None
+    async with services(connection).db.reading() as session:
+        user = await accounts.user_by_id(session, user_id)
+    if user is None or user.disabled or user.session_version != connection.session.get("v"):
+        connection.session.clear()
+        return None
+    return user
+
+
+def start_session(connection: HTTPConnection, user: User) -> None:
+    """Sign user in on this connection's session, with a new CSRF token."""
+    connection.session.clear()
+    connection.session["user_id"] = user.id
+    connection.session["v"] = user.session_version
+    csrf_token(connection)
 
 
 async def required_user(request: Request) -> User:

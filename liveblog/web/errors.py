@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 
-from liveblog.errors import LiveblogError, Unavailable
+from liveblog.errors import LiveblogError, SignInRequired, TooManyRequests, Unavailable
 from liveblog.web.services import services
 
 log = logging.getLogger("liveblog.web")
@@ -25,18 +32,33 @@ def _respond(request: Request, status: int, code: str, message: str, **extra: ob
     if _wants_json(request):
         body: dict[str, object] = {"code": code, "message": message, **extra}
         return JSONResponse({"error": body}, status_code=status)
+    if request.headers.get("hx-request") == "true":
+        # htmx shows the message inline beside the control that failed (static/desk.js).
+        return PlainTextResponse(message, status_code=status)
     page = services(request).templates.get_template("pages/error.html")
     return HTMLResponse(page.render(status=status, message=message), status_code=status)
 
 
 async def liveblog_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveblogError)
+    if isinstance(exc, SignInRequired) and not _wants_json(request):
+        return _to_sign_in(request)
     extra = {"field": exc.field} if exc.field else {}
     response = _respond(request, exc.status, exc.code, exc.message, **extra)
     if exc.status == 401:
         # HTTP requires a 401 to name the scheme that would be accepted.
         response.headers["WWW-Authenticate"] = 'Bearer realm="liveblog"'
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def _to_sign_in(request: Request) -> Response:
+    target = "/desk/sign-in?" + urlencode({"next": request.url.path})
+    if request.headers.get("hx-request") == "true":
+        # A fragment request cannot show a page: htmx follows HX-Redirect with a full load.
+        return PlainTextResponse("sign in again", 401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from liveblog import accounts
 from liveblog.db.models import User
 from liveblog.errors import Forbidden
-from liveblog.web.auth import check_csrf, csrf_token
+from liveblog.web.auth import check_csrf, csrf_token, start_session
 from liveblog.web.pages import render
 from liveblog.web.services import services
 
@@ -32,10 +32,8 @@ async def sign_in(request: Request) -> Response:
         user = await session.scalar(select(User).where(User.name == name))
     if user is None or not accounts.check_password(user, password):
         return _form_again(request, "that name and password do not match", 401)
-    request.session.clear()
-    request.session["user_id"] = user.id
-    csrf_token(request)  # a new session gets a new token
-    return RedirectResponse("/", status_code=303)
+    start_session(request, user)
+    return RedirectResponse("/desk", status_code=303)
 
 
 async def sign_out(request: Request) -> Response:
