@@ -7,15 +7,22 @@ from starlette.staticfiles import StaticFiles
 
 from liveblog.render.templates import asset_dir
 from liveblog.web import health, live, pages, sign_in
-from liveblog.web.api import entries, events, stories
+from liveblog.web.api import entries, events, media, stories, users
 from liveblog.web.api.common import Operation
 from liveblog.web.api.openapi import openapi_endpoint
+from liveblog.web.desk import desk_routes
 
 # The live WebSocket is served by web/live_socket.py ahead of the middleware (see app.py),
 # so a reader's connection carries nothing it does not need.
 LIVE_SOCKET = "/stories/{slug}/live"
 
-API: tuple[Operation, ...] = (*stories.OPERATIONS, *entries.OPERATIONS, *events.OPERATIONS)
+API: tuple[Operation, ...] = (
+    *stories.OPERATIONS,
+    *entries.OPERATIONS,
+    *events.OPERATIONS,
+    *users.OPERATIONS,
+    *media.OPERATIONS,
+)
 
 
 def _api_routes() -> list[BaseRoute]:
@@ -46,6 +53,7 @@ def build_routes() -> list[BaseRoute]:
         *pages.ROUTES,
         *health.ROUTES,
         *sign_in.ROUTES,
+        *desk_routes(),
         *live.ROUTES,
         Route("/api/openapi.json", openapi_endpoint(API), name="openapi"),
         *_api_routes(),

@@ -1,0 +1,7 @@
+"""Desk: stories."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
