@@ -123,6 +123,7 @@ class EntryOut(BaseModel):
     retracted: bool
     retracted_reason: str
     draft: bool
+    version: int
 
 
 class StoryList(BaseModel):

@@ -118,3 +118,13 @@ def plain_text(html_fragment: str) -> str:
     """Strip all markup and collapse whitespace; the result is unescaped text."""
     text = html.unescape(_TEXT_ONLY.clean(html_fragment))
     return " ".join(text.split())
+
+
+def images_without_alt(body: str) -> int:
+    """How many images in the Markdown have no alt text (a description for screen readers)."""
+    missing = 0
+    for token in _MARKDOWN.parse(body):
+        for child in token.children or ():
+            if child.type == "image" and not child.content.strip():
+                missing += 1
+    return missing

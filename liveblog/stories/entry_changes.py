@@ -12,11 +12,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from liveblog.db.models import Entry, EntryRevision, Story, User, utcnow
 from liveblog.errors import Conflict, InvalidInput
-from liveblog.render.markdown import render_markdown
+from liveblog.render.markdown import images_without_alt, render_markdown
 from liveblog.schemas import EntryCreate, EntryPatch
 from liveblog.stories import events
 from liveblog.stories.permissions import require_entry_editor
 from liveblog.stories.sequence import append_event
+from liveblog.stories.versions import require_match
 
 Change = tuple[Entry, int | None]
 _REVISED_FIELDS = ("title", "body", "shown_at", "pinned", "key_event", "headline", "draft")
@@ -44,7 +45,9 @@ async def create_entry(
         retracted=False,
         retracted_reason="",
         draft=data.draft,
+        version=1,
     )
+    _require_alt_text(entry)
     # The user was loaded by another session: link it without attaching it to this one.
     set_committed_value(entry, "author", user)
     session.add(entry)
@@ -56,19 +59,28 @@ async def create_entry(
 
 
 async def edit_entry(
-    session: AsyncSession, user: User, story: Story, entry: Entry, data: EntryPatch
+    session: AsyncSession,
+    user: User,
+    story: Story,
+    entry: Entry,
+    data: EntryPatch,
+    if_match: str | None = None,
 ) -> Change:
     """Apply the fields given; the event kind says what readers should do with it."""
     require_entry_editor(user, entry)
+    require_match(if_match, entry)
     if entry.retracted:
         raise Conflict(f"entry {entry.id} is retracted and can no longer change")
     was_draft = entry.draft
     changed = _apply(entry, data.model_dump(exclude_unset=True))
     if not changed:
         return entry, None
+    if "body" in changed or was_draft:
+        _require_alt_text(entry)
     if was_draft and not entry.draft and "shown_at" not in changed:
         entry.shown_at = utcnow()  # a draft goes out at the time it is published
     entry.updated_at = utcnow()
+    entry.version += 1
     _add_revision(session, entry, user, "edit", _snapshot(entry, changed))
     kind = _edit_kind(was_draft, entry, changed)
     if kind is None:
@@ -77,19 +89,36 @@ async def edit_entry(
 
 
 async def retract_entry(
-    session: AsyncSession, user: User, story: Story, entry: Entry, reason: str
+    session: AsyncSession,
+    user: User,
+    story: Story,
+    entry: Entry,
+    reason: str,
+    if_match: str | None = None,
 ) -> Change:
     """Withdraw an entry; it stays in the story, marked retracted with the reason."""
     require_entry_editor(user, entry)
+    require_match(if_match, entry)
     if entry.retracted:
         raise Conflict(f"entry {entry.id} is already retracted")
     entry.retracted = True
     entry.retracted_reason = reason
     entry.updated_at = utcnow()
+    entry.version += 1
     _add_revision(session, entry, user, "retract", {"reason": reason})
     if entry.draft:
         return entry, None
     return entry, await append_event(session, story, events.EntryRetracted, entry)
+
+
+def _require_alt_text(entry: Entry) -> None:
+    # Readers who cannot see an image rely on its description; drafts may still lack one.
+    if not entry.draft and images_without_alt(entry.body):
+        raise InvalidInput(
+            "every image needs alt text before it is published: describe it in the square "
+            "brackets, ![like this](…)",
+            field="body",
+        )
 
 
 def _apply(entry: Entry, fields: dict[str, object]) -> set[str]:

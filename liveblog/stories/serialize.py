@@ -46,4 +46,5 @@ def entry_json(entry: Entry) -> dict[str, object]:
         "retracted": retracted,
         "retracted_reason": entry.retracted_reason,
         "draft": entry.draft,
+        "version": entry.version,
     }

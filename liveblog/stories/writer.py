@@ -67,24 +67,30 @@ class StoryWriter:
 
         return await self._run(change, user.id, request)
 
-    async def edit_entry(self, user: User, slug: str, entry_id: int, data: EntryPatch) -> Answer:
-        """Edit, pin, mark or publish an entry."""
+    async def edit_entry(
+        self, user: User, slug: str, entry_id: int, data: EntryPatch, if_match: str | None = None
+    ) -> Answer:
+        """Edit, pin, mark or publish an entry; with if_match, only the version it names."""
 
         async def change(session: AsyncSession) -> Outcome:
             story = await story_to_change(session, slug)
             entry = await entry_in_story(session, story, entry_id)
-            entry, seq = await entry_changes.edit_entry(session, user, story, entry, data)
+            entry, seq = await entry_changes.edit_entry(session, user, story, entry, data, if_match)
             return Answer(200, entry_json(entry)), _bell(story.id, seq)
 
         return await self._run(change)
 
-    async def retract_entry(self, user: User, slug: str, entry_id: int, reason: str) -> Answer:
+    async def retract_entry(
+        self, user: User, slug: str, entry_id: int, reason: str, if_match: str | None = None
+    ) -> Answer:
         """Retract an entry, keeping it in the story as retracted."""
 
         async def change(session: AsyncSession) -> Outcome:
             story = await story_to_change(session, slug)
             entry = await entry_in_story(session, story, entry_id)
-            entry, seq = await entry_changes.retract_entry(session, user, story, entry, reason)
+            entry, seq = await entry_changes.retract_entry(
+                session, user, story, entry, reason, if_match
+            )
             return Answer(200, entry_json(entry)), _bell(story.id, seq)
 
         return await self._run(change)

@@ -8,12 +8,14 @@ from starlette.responses import Response
 from liveblog.db import reads
 from liveblog.errors import NotFound
 from liveblog.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, Retraction
+from liveblog.stories import versions
 from liveblog.stories.idempotency import IdempotentRequest
 from liveblog.stories.lookup import entry_in_story
 from liveblog.stories.serialize import entry_json
 from liveblog.web.api import params
 from liveblog.web.api.common import (
     Operation,
+    Param,
     int_query,
     json_response,
     parse_json,
@@ -62,7 +64,7 @@ async def get_entry(request: Request) -> Response:
         entry = await entry_in_story(session, story, path_id(request, "entry_id"))
     if entry.draft and user is None:
         raise NotFound(f"no entry {entry.id} in story {story.slug!r}")
-    return json_response(entry_json(entry))
+    return _with_etag(entry_json(entry), 200)
 
 
 async def patch_entry(request: Request) -> Response:
@@ -70,9 +72,9 @@ async def patch_entry(request: Request) -> Response:
     user = await required_user(request)
     data = await read_json(request, EntryPatch)
     answer = await services(request).writer.edit_entry(
-        user, request.path_params["slug"], path_id(request, "entry_id"), data
+        user, request.path_params["slug"], path_id(request, "entry_id"), data, _if_match(request)
     )
-    return json_response(answer.body, answer.status)
+    return _with_etag(answer.body, answer.status)
 
 
 async def delete_entry(request: Request) -> Response:
@@ -80,12 +82,32 @@ async def delete_entry(request: Request) -> Response:
     user = await required_user(request)
     data = await read_json(request, Retraction)
     answer = await services(request).writer.retract_entry(
-        user, request.path_params["slug"], path_id(request, "entry_id"), data.reason
+        user,
+        request.path_params["slug"],
+        path_id(request, "entry_id"),
+        data.reason,
+        _if_match(request),
     )
-    return json_response(answer.body, answer.status)
+    return _with_etag(answer.body, answer.status)
+
+
+def _if_match(request: Request) -> str | None:
+    return request.headers.get("if-match")
+
+
+def _with_etag(entry: dict[str, object], status: int) -> Response:
+    tag = versions.etag(int(entry["id"]), int(entry["version"]))  # type: ignore[call-overload]
+    return json_response(entry, status, headers={"ETag": tag})
 
 
 ENTRY = (params.SLUG, params.ENTRY_ID)
+ENTRY_ETAG = Param("ETag", "header", {"type": "string"}, "The entry's version, for If-Match")
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    {"type": "string"},
+    "The ETag the change is based on: a stale one is refused with 412 and nothing changes",
+)
 OPERATIONS = (
     Operation(
         "GET",
@@ -117,6 +139,7 @@ OPERATIONS = (
         EntryOut,
         params=ENTRY,
         errors=(401, 404),
+        response_headers=(ENTRY_ETAG,),
     ),
     Operation(
         "PATCH",
@@ -127,7 +150,9 @@ OPERATIONS = (
         body=EntryPatch,
         params=ENTRY,
         auth=True,
-        errors=(401, 403, 404, 409, 413, 422),
+        errors=(401, 403, 404, 409, 412, 413, 422),
+        headers=(IF_MATCH,),
+        response_headers=(ENTRY_ETAG,),
     ),
     Operation(
         "DELETE",
@@ -138,6 +163,8 @@ OPERATIONS = (
         body=Retraction,
         params=ENTRY,
         auth=True,
-        errors=(401, 403, 404, 409, 413, 422),
+        errors=(401, 403, 404, 409, 412, 413, 422),
+        headers=(IF_MATCH,),
+        response_headers=(ENTRY_ETAG,),
     ),
 )

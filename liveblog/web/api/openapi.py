@@ -19,6 +19,7 @@ ERROR_TEXT = {
     403: "Not allowed for this role",
     404: "No such story or entry",
     409: "Conflicts with the current state",
+    412: "If-Match names an older version; nothing changed",
     413: "Request body too large",
     422: "Invalid input; the error names the field",
 }
