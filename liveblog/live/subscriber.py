@@ -110,6 +110,11 @@ class Subscriber:
             self._backlog = []
             self._wake()
 
+    def follow_past_end(self) -> None:
+        """Keep receiving after the story's end (a desk: the story may be reopened)."""
+        if self.closed_with == CloseCode.ENDED:
+            self.closed_with = None
+
     def take(self) -> list[Frame]:
         """The queued frames, in seq order, leaving the backlog empty."""
         frames, self._backlog = self._backlog, []

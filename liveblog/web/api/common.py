@@ -41,6 +41,7 @@ class Operation:
     response: type[BaseModel] | None
     status: int = 200
     body: type[BaseModel] | None = None
+    body_type: str = "application/json"  # or "multipart/form-data", for uploads
     params: tuple[Param, ...] = ()
     auth: bool = False
     errors: tuple[int, ...] = field(default=())
@@ -73,10 +74,11 @@ def parse_json(body: bytes, model: type[Model]) -> Model:
     try:
         return model.model_validate_json(body or b"{}")
     except ValidationError as error:
-        raise _invalid(error) from None
+        raise invalid_input(error) from None
 
 
-def _invalid(error: ValidationError) -> InvalidInput:
+def invalid_input(error: ValidationError) -> InvalidInput:
+    """The first problem of a failed validation, as a 422 naming its field."""
     first = error.errors()[0]
     if first["type"] == "json_invalid":
         return InvalidInput("the request body is not valid JSON")

@@ -1,0 +1,88 @@
+// Desk behaviour htmx does not cover: errors shown beside the control that failed, times in
+// the reporter's own zone, the slug suggestion that stops once edited, and the browser's
+// UTC offset sent with shown times.
+(function () {
+  "use strict";
+
+  function errorSlot(el) {
+    var form = el.closest("form");
+    var scope = form || el.closest(".entry-actions, li, section") || document;
+    return scope.querySelector(".form-error") || document.getElementById("desk-notice");
+  }
+
+  function showError(el, message) {
+    var slot = errorSlot(el);
+    if (!slot) return;
+    slot.textContent = message;
+    slot.hidden = false;
+  }
+
+  function messageOf(xhr) {
+    var text = (xhr.responseText || "").trim();
+    if (xhr.getResponseHeader("Content-Type") === "application/json") {
+      try { return JSON.parse(text).error.message; } catch (e) { /* fall through */ }
+    }
+    if (!text || text.charAt(0) === "<") return "Something went wrong (" + xhr.status + "); try again.";
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+
+  function relative(date) {
+    var minutes = Math.round((Date.now() - date.getTime()) / 60000);
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return minutes + " min ago";
+    if (minutes < 60 * 24) return Math.round(minutes / 60) + " h ago";
+    return date.toLocaleDateString();
+  }
+
+  // Times arrive in UTC; a reporter thinks in local time.
+  function localizeTimes(root) {
+    root.querySelectorAll("time[data-format]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date)) return;
+      var clock = pad(date.getHours()) + ":" + pad(date.getMinutes());
+      var format = el.dataset.format;
+      el.textContent = format === "relative" ? relative(date)
+        : format === "datetime" ? date.toLocaleDateString() + " " + clock : clock;
+      el.title = date.toLocaleString();
+    });
+    root.querySelectorAll("input[name=tz_offset]").forEach(function (input) {
+      input.value = String(new Date().getTimezoneOffset());
+    });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var slot = errorSlot(event.detail.elt);
+    if (slot && slot.id !== "desk-notice") slot.textContent = "";
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    showError(event.detail.elt, messageOf(event.detail.xhr));
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    showError(event.detail.elt, "Could not reach the server. Check the connection and try again.");
+  });
+  document.addEventListener("htmx:timeout", function (event) {
+    showError(event.detail.elt, "The server did not answer in time. Try again.");
+  });
+  document.addEventListener("htmx:afterSettle", function () { localizeTimes(document); });
+
+  // The slug follows the title until the reporter edits it.
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "story-slug") event.target.dataset.touched = "yes";
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var slug = document.getElementById("story-slug");
+    if (event.detail.target.id === "slug-field" && slug && slug.dataset.touched) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-history]");
+    if (close) close.closest(".history").textContent = "";
+  });
+
+  localizeTimes(document);
+  window.setInterval(function () { localizeTimes(document); }, 60000);
+})();
