@@ -42,6 +42,8 @@ class Channel:
     last_seq: int
     status: str
     subscribers: set[Subscriber] = field(default_factory=set)
+    # Desk pages follow the story too, but are not counted as its readers.
+    desks: set[Subscriber] = field(default_factory=set)
     recent: deque[Frame] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
     fetching: bool = False
     again: bool = False
@@ -78,15 +80,16 @@ class Hub:
     def readers(self, story_id: int) -> int:
         """How many readers of a story this process serves."""
         channel = self._channels.get(story_id)
-        return len(channel.subscribers) if channel else 0
+        return len(channel.subscribers) - len(channel.desks) if channel else 0
 
     def total_readers(self) -> int:
         """How many readers this process serves."""
-        return sum(len(c.subscribers) for c in self._channels.values())
+        return sum(len(c.subscribers) - len(c.desks) for c in self._channels.values())
 
-    def subscribe(self, story: StoryRef, subscriber: Subscriber) -> int:
-        """Start offering the story's new frames to subscriber. Returns the seq up to which
-        the subscriber must replay from the log itself; later ones arrive as frames."""
+    def subscribe(self, story: StoryRef, subscriber: Subscriber, desk: bool = False) -> int:
+        """Start offering the story's new frames to subscriber (a desk page when desk is
+        true). Returns the seq up to which the subscriber must replay from the log itself;
+        later ones arrive as frames."""
         channel = self._channels.get(story.id)
         if channel is None:
             channel = Channel(story.id, story.slug, last_seq=story.seq, status=story.status)
@@ -94,6 +97,8 @@ class Hub:
             # An event committed since `story` was read rang while nobody listened here.
             self._schedule(channel)
         channel.subscribers.add(subscriber)
+        if desk:
+            channel.desks.add(subscriber)
         return channel.last_seq
 
     def known_story(self, slug: str) -> StoryRef | None:
@@ -110,6 +115,7 @@ class Hub:
         if channel is None:
             return
         channel.subscribers.discard(subscriber)
+        channel.desks.discard(subscriber)
         if not channel.subscribers and not channel.fetching:
             del self._channels[story_id]
 
@@ -192,6 +198,7 @@ class Hub:
         dropped = [s for s in channel.subscribers if not s.offer_batch(batch)]
         for subscriber in dropped:
             channel.subscribers.discard(subscriber)
+            channel.desks.discard(subscriber)
             self._metrics.slow_readers_dropped.inc()
 
     def _render(self, event: StoryEvent) -> Frame:

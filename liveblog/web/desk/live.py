@@ -65,7 +65,7 @@ async def desk_socket(websocket: WebSocket) -> None:
 
 async def _stream(websocket: WebSocket, hub: Hub, story: StoryRef, after: int) -> None:
     subscriber = Subscriber(after)
-    upto = hub.subscribe(story, subscriber)
+    upto = hub.subscribe(story, subscriber, desk=True)
     receiving = asyncio.create_task(_until_closed(websocket))
     try:
         frames = await replay(hub, story, subscriber, upto)
