@@ -17,6 +17,7 @@ from liveblog.db.migrate import upgrade_to_head
 from liveblog.demo import keep_posting, seed_demo
 from liveblog.live.bus import open_bus
 from liveblog.live.hub import Hub
+from liveblog.media import open_media
 from liveblog.metrics import Metrics
 from liveblog.render.templates import template_environment
 from liveblog.settings import Settings, redact_url
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> Starlette:
                 hub=hub,
                 metrics=metrics,
                 templates=templates,
+                media=open_media(settings, db),
             )
             log.info(
                 "ready: database %s, bus %s",

@@ -58,6 +58,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body the API accepts, in bytes; larger ones get 413.",
     ),
     Setting(
+        "max_upload_bytes",
+        "LIVEBLOG_MAX_UPLOAD_BYTES",
+        10 * 1024 * 1024,
+        "Largest image a reporter may upload (`POST /api/media`), in bytes; larger ones get "
+        "413, refused while they arrive.",
+    ),
+    Setting(
         "ws_ping_interval",
         "LIVEBLOG_WS_PING_INTERVAL",
         20,
@@ -82,6 +89,7 @@ class Settings:
     secret_key: str = ""
     public_url: str | None = None
     max_body_bytes: int = 256 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
     db_pool_size: int = 5
     ws_ping_interval: int = 20
     demo: bool = False
@@ -147,12 +155,18 @@ def normalize_database_url(url: object, cwd: Path) -> str:
     raise ConfigError(f"unsupported database {scheme!r}; use sqlite:/// or postgresql://")
 
 
-def _secret_key_folder(database_url: str, cwd: Path) -> Path:
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL; None for PostgreSQL or an in-memory database."""
     if database_url.startswith("sqlite"):
         path = database_url.split(":///", 1)[1]
         if path and path != ":memory:":
-            return Path(path).parent
-    return cwd
+            return Path(path)
+    return None
+
+
+def _secret_key_folder(database_url: str, cwd: Path) -> Path:
+    path = sqlite_file(database_url)
+    return cwd if path is None else path.parent
 
 
 def _stored_secret_key(folder: Path) -> str:

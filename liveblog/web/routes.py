@@ -7,6 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from liveblog.render.templates import asset_dir
 from liveblog.web import health, live, pages, sign_in
+from liveblog.web import media as media_files
 from liveblog.web.api import entries, events, media, stories, users
 from liveblog.web.api.common import Operation
 from liveblog.web.api.openapi import openapi_endpoint
@@ -55,6 +56,7 @@ def build_routes() -> list[BaseRoute]:
         *sign_in.ROUTES,
         *desk_routes(),
         *live.ROUTES,
+        *media_files.ROUTES,
         Route("/api/openapi.json", openapi_endpoint(API), name="openapi"),
         *_api_routes(),
         Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),

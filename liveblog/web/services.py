@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from liveblog.db.engine import Database
 from liveblog.live.bus import Bus
 from liveblog.live.hub import Hub
+from liveblog.media import MediaLibrary
 from liveblog.metrics import Metrics
 from liveblog.settings import Settings
 from liveblog.stories.writer import StoryWriter
@@ -26,6 +27,7 @@ class Services:
     hub: Hub
     metrics: Metrics
     templates: Environment
+    media: MediaLibrary
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -69,7 +69,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         # Only a POST needs a body: an empty PATCH changes nothing, an empty DELETE has no reason.
         spec["requestBody"] = {
             "required": op.method == "POST",
-            "content": {"application/json": {"schema": _ref(op.body)}},
+            "content": {op.body_type: {"schema": _ref(op.body)}},
         }
     if op.auth:
         spec["security"] = [{"token": []}]
