@@ -22,9 +22,11 @@ from liveblog.metrics import Metrics
 from liveblog.render.templates import template_environment
 from liveblog.settings import Settings, redact_url
 from liveblog.stories.writer import StoryWriter
+from liveblog.web.cors import PublicReadCorsMiddleware
 from liveblog.web.errors import EXCEPTION_HANDLERS
 from liveblog.web.live_socket import LiveSocketMiddleware
 from liveblog.web.routes import LIVE_SOCKET, build_routes
+from liveblog.web.security_headers import SecurityHeadersMiddleware
 from liveblog.web.services import Services
 
 log = logging.getLogger("liveblog")
@@ -74,6 +76,8 @@ def create_app(settings: Settings) -> Starlette:
     https = (settings.public_url or "").startswith("https://")
     middleware = [
         Middleware(LiveSocketMiddleware, path=LIVE_SOCKET),
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(PublicReadCorsMiddleware),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
