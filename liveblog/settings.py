@@ -18,7 +18,7 @@ class Setting:
 
     name: str
     env: str
-    default: str | int | None
+    default: str | int | bool | None
     help: str
 
 
@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
         "ping within the same time is disconnected.",
     ),
     Setting(
+        "show_readers",
+        "LIVEBLOG_SHOW_READERS",
+        False,
+        "Show readers how many people are reading a live story (`yes` or `no`).",
+    ),
+    Setting(
         "db_pool_size",
         "LIVEBLOG_DB_POOL_SIZE",
         5,
@@ -92,6 +98,7 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     db_pool_size: int = 5
     ws_ping_interval: int = 20
+    show_readers: bool = False
     demo: bool = False
     demo_interval: float = 5.0
 
@@ -124,6 +131,8 @@ def load_settings(
 
 
 def _coerce(setting: Setting, raw: object) -> object:
+    if isinstance(setting.default, bool):
+        return _flag(setting, raw)
     if isinstance(setting.default, int) and raw is not None:
         try:
             value = int(raw)  # type: ignore[call-overload]
@@ -134,6 +143,17 @@ def _coerce(setting: Setting, raw: object) -> object:
             raise ConfigError(f"{setting.env} must be a whole number above 0, not {raw!r}")
         return value
     return raw
+
+
+def _flag(setting: Setting, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "yes", "true", "on"):
+        return True
+    if text in ("0", "no", "false", "off", ""):
+        return False
+    raise ConfigError(f"{setting.env} must be yes or no, not {raw!r}")
 
 
 def normalize_database_url(url: object, cwd: Path) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveblog.db.models import Entry, Story, StoryEvent
@@ -34,12 +35,33 @@ async def list_entries(
     return (await session.scalars(query.limit(limit + 1))).all()
 
 
-async def page_entries(session: AsyncSession, story: Story, limit: int) -> Sequence[Entry]:
-    """What a reader's page shows: published entries, pinned first, then newest shown first."""
+async def page_entries(
+    session: AsyncSession, story: Story, limit: int, before: Entry | None = None
+) -> Sequence[Entry]:
+    """What a reader's page shows: published entries, pinned first, then newest shown first,
+    up to limit + 1 rows. An older page (`before`: the last entry of the page above) holds
+    unpinned entries shown before it."""
+    query = select(Entry).where(Entry.story_id == story.id, Entry.draft.is_(False))
+    if before is not None:
+        query = query.where(
+            Entry.pinned.is_(False),
+            tuple_(Entry.shown_at, Entry.id) < tuple_(before.shown_at, before.id),
+        )
+    query = query.order_by(Entry.pinned.desc(), Entry.shown_at.desc(), Entry.id.desc())
+    return (await session.scalars(query.limit(limit + 1))).all()
+
+
+async def key_events(session: AsyncSession, story: Story, limit: int) -> Sequence[Entry]:
+    """A story's published key events, newest shown first."""
     query = (
         select(Entry)
-        .where(Entry.story_id == story.id, Entry.draft.is_(False))
-        .order_by(Entry.pinned.desc(), Entry.shown_at.desc(), Entry.id.desc())
+        .where(
+            Entry.story_id == story.id,
+            Entry.draft.is_(False),
+            Entry.key_event.is_(True),
+            Entry.retracted.is_(False),
+        )
+        .order_by(Entry.shown_at.desc(), Entry.id.desc())
         .limit(limit)
     )
     return (await session.scalars(query)).all()
@@ -56,3 +78,55 @@ async def events_after(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+async def front_page_stories(
+    session: AsyncSession, live_limit: int, ended_limit: int
+) -> list[Story]:
+    """Live stories, most recently started first, then the most recently ended ones."""
+    live = (
+        select(Story)
+        .where(Story.status == "live")
+        .order_by(Story.started_at.desc(), Story.id.desc())
+        .limit(live_limit)
+    )
+    ended = (
+        select(Story)
+        .where(Story.status == "ended")
+        .order_by(Story.ended_at.desc(), Story.id.desc())
+        .limit(ended_limit)
+    )
+    return [*(await session.scalars(live)).all(), *(await session.scalars(ended)).all()]
+
+
+async def latest_entries(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, Entry]:
+    """Each story's latest published entry (by shown time), in one query."""
+    if not story_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=Entry.story_id, order_by=(Entry.shown_at.desc(), Entry.id.desc()))
+        .label("rank")
+    )
+    ranked = (
+        select(Entry.id, rank)
+        .where(
+            Entry.story_id.in_(story_ids),
+            Entry.draft.is_(False),
+            Entry.retracted.is_(False),
+        )
+        .subquery()
+    )
+    query = select(Entry).join(ranked, ranked.c.id == Entry.id).where(ranked.c.rank == 1)
+    return {entry.story_id: entry for entry in (await session.scalars(query)).all()}
+
+
+async def last_change(session: AsyncSession, story: Story) -> datetime:
+    """When readers last saw the story change: its newest event, or its last edit."""
+    newest = await session.scalar(
+        select(StoryEvent.created_at)
+        .where(StoryEvent.story_id == story.id)
+        .order_by(StoryEvent.seq.desc())
+        .limit(1)
+    )
+    return max(newest, story.updated_at) if newest is not None else story.updated_at

@@ -23,17 +23,21 @@ from liveblog.web.api.stories import visible_story
 from liveblog.web.services import services
 
 SSE_RETRY_MS = 3000
+FORMATS = ("json", "html")
 SSE_KEEPALIVE = 15.0
 
 
 async def story_stream(request: Request) -> Response:
     """Server-sent events /stories/{slug}/stream, resuming from Last-Event-ID or ?after=."""
     after = parse_after(request.headers.get("last-event-id") or request.query_params.get("after"))
+    fmt = request.query_params.get("format", "json")
+    if fmt not in FORMATS:
+        raise InvalidInput("format must be json or html", field="format")
     hub = services(request).hub
     story = await load_story(hub, services(request).db, request.path_params["slug"], after)
     if story.status == "ended" and after >= story.seq:
         return Response(status_code=204)  # tells EventSource not to reconnect
-    subscriber = Subscriber(after)
+    subscriber = Subscriber(after, fmt)
     upto = hub.subscribe(story, subscriber)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
@@ -49,7 +53,7 @@ async def _events(
         frames = await replay(hub, story, subscriber, upto)
         while True:
             for frame in frames:
-                yield f"id: {frame.seq}\ndata: {frame.json}\n\n"
+                yield f"id: {frame.seq}\ndata: {frame.text(subscriber.fmt)}\n\n"
             if subscriber.closed_with is not None:
                 break
             taken = await subscriber.next_frames(SSE_KEEPALIVE)

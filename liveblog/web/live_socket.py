@@ -23,10 +23,9 @@ from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.live.transport import EXTENSION, WAKE, DirectWriter
-from liveblog.web.live import load_story, parse_after
+from liveblog.web.live import FORMATS, load_story, parse_after
 from liveblog.web.services import Services
 
-FORMATS = ("json", "html")
 _REASONS = {
     CloseCode.RECONNECT: "reconnect with ?after= your last seq",
     CloseCode.ENDED: "the story has ended",

@@ -1,4 +1,5 @@
-"""Reader pages: the front page and a story with its entries."""
+"""Reader pages: the front page, a story (and its older entries, page by page), and the
+fragment of one entry that the page fetches when it follows a story by polling."""
 
 from __future__ import annotations
 
@@ -7,36 +8,132 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from liveblog.db import reads
+from liveblog.db.models import Story, User
+from liveblog.stories.lookup import entry_in_story
 from liveblog.stories.serialize import entry_json, story_json
+from liveblog.web.api.common import int_query, path_id
 from liveblog.web.api.stories import visible_story
 from liveblog.web.auth import optional_user
+from liveblog.web.http_cache import answer_304, etag_of, not_modified, validator_headers
 from liveblog.web.services import services
+from liveblog.web.story_meta import json_ld, site_url
 
-PAGE_ENTRIES = 200
+PAGE_ENTRIES = 50
+# Readers may see a page a few seconds old; a CDN serves the stale copy while it revalidates,
+# so a spike of readers reaches the server as about one request per interval.
+PUBLIC_PAGE = "public, max-age=5, stale-while-revalidate=30"
+# A signed-in user's page may show what readers do not: never shared, always revalidated.
+PRIVATE_PAGE = "private, no-cache"
+# Part of every page's ETag: bump it when the pages' markup changes.
+MARKUP_VERSION = 2
+KEY_EVENTS = 30
+FRONT_LIVE, FRONT_ENDED = 20, 20
 
 
 async def front_page(request: Request) -> Response:
-    """Live and recent stories."""
-    user = await optional_user(request)
+    """Live stories first, then recently ended ones, each with its latest entry."""
     async with services(request).db.reading() as session:
-        stories = await reads.list_stories(
-            session, include_drafts=user is not None, before=None, limit=50
-        )
-    return render(request, "pages/front.html", stories=[story_json(s) for s in stories[:50]])
+        stories = await reads.front_page_stories(session, FRONT_LIVE, FRONT_ENDED)
+        latest = await reads.latest_entries(session, [s.id for s in stories])
+    cards = [
+        {
+            "story": story_json(story),
+            "latest": entry_json(latest[story.id]) if story.id in latest else None,
+        }
+        for story in stories
+    ]
+    return render(request, "pages/front.html", stories=cards, base=site_url(request))
 
 
 async def story_page(request: Request) -> Response:
-    """A story with its entries, pinned first, newest first."""
+    """A story: pinned entries first, then the newest; ?before=ID shows an older page."""
+    user = await optional_user(request)
+    before_id = int_query(request, "before", 0, 0, 2**31 - 1) or None
+    async with services(request).db.reading() as session:
+        story = await visible_story(session, request.path_params["slug"], user)
+        headers, fresh = await _validators(request, session, story, user, "story", before_id)
+        if fresh:
+            return answer_304(headers)
+        page = await _page(session, story, before_id)
+        key_events = await reads.key_events(session, story, KEY_EVENTS)
+    readers = services(request).hub.readers(story.id)
+    context = _story_context(request, story, page, readers)
+    response = render(request, "pages/story.html", **context, key_events=_json(key_events))
+    response.headers.update(headers)
+    return response
+
+
+async def older_entries(request: Request) -> Response:
+    """The next page of older entries, as a fragment the page appends ("Load older")."""
+    user = await optional_user(request)
+    before_id = int_query(request, "before", 0, 1, 2**31 - 1)
+    async with services(request).db.reading() as session:
+        story = await visible_story(session, request.path_params["slug"], user)
+        headers, fresh = await _validators(request, session, story, user, "older", before_id)
+        if fresh:
+            return answer_304(headers)
+        page = await _page(session, story, before_id)
+    context = _story_context(request, story, page, 0)
+    response = render(request, "pages/_older.html", **context)
+    response.headers.update(headers)
+    return response
+
+
+async def entry_fragment(request: Request) -> Response:
+    """One published entry's fragment (what a live push carries), for pages that poll."""
     user = await optional_user(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
-        entries = await reads.page_entries(session, story, PAGE_ENTRIES)
-    return render(
-        request,
-        "pages/story.html",
-        story=story_json(story),
-        entries=[entry_json(entry) for entry in entries],
-    )
+        entry = await entry_in_story(session, story, path_id(request, "entry_id"))
+    if entry.draft:
+        return render(request, "pages/error.html", 404, message="no such entry")
+    etag = etag_of(MARKUP_VERSION, "entry", entry.id, entry.version)
+    headers = _headers(etag, entry.updated_at, user)
+    if not_modified(request, etag, entry.updated_at):
+        return answer_304(headers)
+    response = render(request, "entries/_entry.html", entry=entry_json(entry))
+    response.headers.update(headers)
+    return response
+
+
+async def _validators(  # type: ignore[no-untyped-def]
+    request: Request, session, story: Story, user: User | None, *parts: object
+) -> tuple[dict[str, str], bool]:
+    # Worked out before any rendering, so a revalidation costs two small queries.
+    changed = await reads.last_change(session, story)
+    etag = etag_of(MARKUP_VERSION, story.slug, story.seq, *parts)
+    return _headers(etag, changed, user), not_modified(request, etag, changed)
+
+
+def _headers(etag: str, changed, user: User | None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    cache = PUBLIC_PAGE if user is None else PRIVATE_PAGE
+    return {**validator_headers(etag, changed, cache), "Vary": "Cookie"}
+
+
+async def _page(session, story: Story, before_id: int | None) -> tuple[list, int | None]:  # type: ignore[no-untyped-def, type-arg]
+    before = await entry_in_story(session, story, before_id) if before_id else None
+    rows = await reads.page_entries(session, story, PAGE_ENTRIES, before)
+    entries = rows[:PAGE_ENTRIES]
+    older = entries[-1].id if len(rows) > PAGE_ENTRIES else None
+    return _json(entries), older
+
+
+def _json(entries) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    return [entry_json(entry) for entry in entries]
+
+
+def _story_context(request: Request, story: Story, page, readers: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    entries, older = page
+    story_data = story_json(story, readers)
+    base = site_url(request)
+    return {
+        "story": story_data,
+        "entries": entries,
+        "older": older,
+        "base": base,
+        "json_ld": json_ld(story_data, entries, base),
+        "show_readers": services(request).settings.show_readers,
+    }
 
 
 def render(request: Request, template: str, status: int = 200, **context: object) -> Response:
@@ -48,4 +145,6 @@ def render(request: Request, template: str, status: int = 200, **context: object
 ROUTES = [
     Route("/", front_page, name="front"),
     Route("/stories/{slug}", story_page, name="story"),
+    Route("/stories/{slug}/older", older_entries, name="older_entries"),
+    Route("/stories/{slug}/entries/{entry_id:int}/fragment", entry_fragment),
 ]
