@@ -111,8 +111,10 @@ async def update_user(
     user = await user_by_name(session, name)
     if admins == [user.id] and (role not in (None, "admin") or disabled):
         field = "role" if role not in (None, "admin") else "disabled"
+        what = "get another role" if field == "role" else "be disabled"
         raise Conflict(
-            f"{name!r} is the last active admin: make another user admin first", field=field
+            f"{name!r} is the last active admin and cannot {what}: make another user admin first",
+            field=field,
         )
     user.role = role or user.role
     user.disabled = disabled if disabled is not None else user.disabled

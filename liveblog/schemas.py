@@ -7,6 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from liveblog.accounts import NAME_LENGTH, NAME_PATTERN
+from liveblog.passwords import MAX_LENGTH, MIN_LENGTH
+
 # Text without NUL characters: PostgreSQL cannot store them.
 NO_NUL = r"^[^\x00]*$"
 Slug = Annotated[
@@ -159,3 +162,60 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorDetail
+
+
+# Users and API tokens (/api/users, /api/tokens).
+
+Role = Literal["admin", "editor", "reporter"]
+UserName = Annotated[
+    str, StringConstraints(min_length=1, max_length=NAME_LENGTH, pattern=NAME_PATTERN)
+]
+# Hashed, never stored as typed, so any character is fine; the cap bounds argon2's work.
+Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
+TokenLabel = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80, pattern=NO_NUL)]
+
+
+class UserCreate(Strict):
+    name: UserName
+    role: Role
+    password: Password
+
+
+class UserPatch(Patch):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: Password | None = None
+    # Needed when people change their own password.
+    current_password: Annotated[str, StringConstraints(max_length=MAX_LENGTH)] | None = None
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next: str | None
+
+
+class TokenCreate(Strict):
+    label: TokenLabel = ""
+
+
+class TokenOut(BaseModel):
+    id: int
+    label: str
+    hint: str
+    created_at: datetime
+
+
+class NewTokenOut(TokenOut):
+    token: str
+
+
+class TokenList(BaseModel):
+    items: list[TokenOut]
+    next: str | None

@@ -55,19 +55,38 @@ def new_live_story(http: httpx.Client, entries: int = 0) -> tuple[str, list[int]
 
 
 @pytest.fixture(scope="module")
-def token(server: LiveServer) -> str:
-    """An admin's API token, so every operation, authenticated or not, is exercised."""
-    return server.deployment.add_user("admin")[1]
+def admin_account(server: LiveServer) -> tuple[str, str]:
+    """An admin's name and API token, so every operation, authenticated or not, is exercised."""
+    return server.deployment.add_user("admin")
 
 
 @pytest.fixture(scope="module")
-def known(server: LiveServer, token: str) -> dict[str, Any]:
-    """Real data for fuzzed paths: one story for story operations, one for entry operations."""
+def token(admin_account: tuple[str, str]) -> str:
+    """The admin's API token."""
+    return admin_account[1]
+
+
+@pytest.fixture(scope="module")
+def known(server: LiveServer, admin_account: tuple[str, str]) -> dict[str, Any]:
+    """Real data for fuzzed paths: one story for story operations, one for entry operations,
+    and a user of its own (with tokens) for user and token operations."""
+    admin_name, token = admin_account
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         story_slug, _ = new_live_story(http)
         entries_slug, entry_ids = new_live_story(http, entries=5)
-    return {"story": story_slug, "entries": entries_slug, "entry_ids": entry_ids}
+        user = server.deployment.add_user("reporter")[0]
+        tokens = [http.post(f"/api/users/{user}/tokens", json={}).json()["id"] for _ in range(3)]
+        own_tokens = http.get(f"/api/users/{admin_name}/tokens").json()["items"]
+    return {
+        "story": story_slug,
+        "entries": entries_slug,
+        "entry_ids": entry_ids,
+        "user": user,
+        "token_ids": tokens,
+        # Fuzzing must not revoke the token it calls with.
+        "protected_token_ids": {t["id"] for t in own_tokens},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +98,9 @@ def api_schema(server: LiveServer, token: str, known: dict[str, Any]) -> schemat
     @schema.hook
     def flatmap_path_parameters(context, path_parameters):  # type: ignore[no-untyped-def]
         # Random slugs and ids only ever 404; half the time, aim at real ones instead.
-        if not isinstance(path_parameters, dict) or "slug" not in path_parameters:
+        if isinstance(path_parameters, dict) and "slug" not in path_parameters:
+            return _aim_at_accounts(path_parameters, known)
+        if not isinstance(path_parameters, dict):
             return st.just(path_parameters)
         on_entries = "/entries" in context.operation.path or "/events" in context.operation.path
         real = {"slug": st.just(known["entries" if on_entries else "story"])}
@@ -89,6 +110,19 @@ def api_schema(server: LiveServer, token: str, known: dict[str, Any]) -> schemat
         return st.one_of(st.just(path_parameters), aimed)
 
     return schema
+
+
+def _aim_at_accounts(path_parameters: dict, known: dict[str, Any]) -> st.SearchStrategy:
+    """Users and tokens: half the time the test's own user and tokens, never the admin's
+    own token (revoking it would turn every later call into a 401)."""
+    real = {"name": st.just(known["user"]), "id": st.sampled_from(known["token_ids"])}
+    aimed = {key: real[key] for key in path_parameters if key in real}
+    if not aimed:
+        return st.just(path_parameters)
+    if str(path_parameters.get("id")) in {str(i) for i in known["protected_token_ids"]}:
+        path_parameters = {**path_parameters, "id": known["token_ids"][0]}
+    chosen = st.fixed_dictionaries(aimed).map(lambda values: {**path_parameters, **values})
+    return st.one_of(st.just(path_parameters), chosen)
 
 
 def test_document_is_valid_openapi_3_1(client: httpx.Client) -> None:
@@ -113,7 +147,7 @@ def test_document_says_which_operations_need_a_token(
     slug, (entry_id,) = new_live_story(admin, entries=1)
     paths = client.get("/api/openapi.json").json()["paths"]
     for path, item in paths.items():
-        url = path.format(slug=slug, entry_id=entry_id)
+        url = path.format(slug=slug, entry_id=entry_id, name="someone", id=1)
         for method, spec in item.items():
             response = client.request(method.upper(), url, json={})
             expected = 401 if spec.get("security") else 200

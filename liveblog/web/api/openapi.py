@@ -22,6 +22,7 @@ ERROR_TEXT = {
     412: "If-Match names an older version; nothing changed",
     413: "Request body too large",
     422: "Invalid input; the error names the field",
+    429: "Too many failed password attempts; Retry-After says when to try again",
 }
 
 
