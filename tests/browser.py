@@ -108,3 +108,21 @@ def watch(page: Page, origin: str) -> PageLog:
     page.on("pageerror", lambda error: log.errors.append(str(error)))
     page.route("**/*", on_route)
     return log
+
+
+# axe-core impacts that fail a page: serious and critical (minor and moderate are reported).
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    """Run axe-core on the page as it is now; fail on serious or critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    bad = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    summary = [
+        f"{v['id']} ({v['impact']}): {v['help']}: "
+        + ", ".join(f"{n['target']} {n['failureSummary']!r}" for n in v["nodes"][:3])
+        for v in bad
+    ]
+    assert not bad, f"{what}: " + "; ".join(summary)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import browser_fixture, watch  # noqa: F401  (the `browser` fixture)
+from tests.browser import assert_accessible, browser_fixture, watch  # noqa: F401  (the `browser` fixture)
 from tests.live.readers import post
 from tests.support import LiveServer
 
@@ -33,6 +33,10 @@ BLOCK_WEBSOCKETS = """
   window.WebSocket.prototype = Native.prototype;
 })();
 """
+# Sums the page's layout shifts from now on (Cumulative Layout Shift, without user input).
+OBSERVE_SHIFTS = """() => { window.__shift = 0; new PerformanceObserver(list => {
+  for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
+}).observe({type: "layout-shift", buffered: false}); }"""
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -78,11 +82,7 @@ def test_a_reader_who_scrolled_down_is_not_moved_and_gets_a_new_updates_button(
     page = open_story(browser, server, slug, viewport={"width": 390, "height": 844})
     log = watch(page, server.url)
     wait_live(page)
-    page.evaluate(
-        """() => { window.__shift = 0; new PerformanceObserver(list => { for (const e of
-        list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value; })
-        .observe({type: "layout-shift", buffered: false}); }"""
-    )
+    page.evaluate(OBSERVE_SHIFTS)
     page.locator("#entries > li").nth(12).scroll_into_view_if_needed()
     anchor = page.locator("#entries > li").nth(14)
     before = (page.evaluate("window.scrollY"), anchor.bounding_box()["y"])  # type: ignore[index]
@@ -220,3 +220,20 @@ def test_screenshots_of_the_story_wide_phone_and_dark(
         wait_live(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= context["viewport"]["width"]  # type: ignore[index]
         screenshot(page, name)
+
+
+def test_story_and_front_pages_pass_axe_and_arrivals_at_the_top_are_measured(
+    server: LiveServer, editor: httpx.Client, long_story: dict, browser: Browser
+) -> None:
+    slug = long_story["slug"]
+    for scheme in ("light", "dark"):
+        page = open_story(browser, server, slug, color_scheme=scheme)
+        wait_live(page)
+        assert_accessible(page, f"story page ({scheme})")
+    page.evaluate(OBSERVE_SHIFTS)
+    fresh = post(editor, slug, "Arrives while the reader is at the top")
+    expect(page.locator(f"#entry-{fresh['id']}")).to_be_visible(timeout=DEADLINE_MS)
+    page.wait_for_timeout(1000)  # the arrival animation
+    print(f"layout shift of one arrival at the top: {page.evaluate('window.__shift'):.4f}")
+    page.goto(f"{server.url}/")
+    assert_accessible(page, "front page")
