@@ -4,8 +4,6 @@ header, metadata gone, orientation applied, animations kept; the library over th
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
 from PIL import ExifTags, Image
@@ -14,6 +12,7 @@ from PIL.PngImagePlugin import PngInfo
 from liveblog.errors import InvalidInput
 from liveblog.media import MediaLibrary, MemoryStore
 from liveblog.media.images import NOT_ACCEPTED, clean_image, is_media_name
+from tests.media.samples import png_header_only
 
 
 def saved(image: Image.Image, image_format: str, **options: object) -> bytes:
@@ -101,15 +100,6 @@ def test_animations_keep_their_frames_timing_and_loop() -> None:
     webp = saved(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=90, loop=2)
     served = Image.open(io.BytesIO(clean_image(webp).data))
     assert (served.n_frames, served.info["loop"]) == (3, 2)
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        checksum = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + checksum
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
 def test_too_many_pixels_are_refused_from_the_header() -> None:

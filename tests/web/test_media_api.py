@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from sqlalchemy import select
 from liveblog.db.engine import open_database
 from liveblog.db.models import Media
 from liveblog.settings import load_settings
+from tests.media.samples import png_header_only
 from tests.support import Deployment, LiveServer
 
 UPLOAD_LIMIT = 1024 * 1024
@@ -61,18 +60,6 @@ def encoded(image_format: str, size: tuple[int, int] = (20, 10), **options: obje
         "RGB" if image_format == "JPEG" else "RGBA"
     ).save(out, image_format, **options)
     return out.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width × height pixels, with no pixel data at all: refusing
-    it for its size proves the size was read from the header, not found by decoding."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        checksum = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + checksum
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
 # --- helpers ----------------------------------------------------------------------------------
