@@ -1,4 +1,4 @@
-"""Queries of feeds and embeds: a story's latest published entries and when it last changed."""
+"""Queries of feeds: a story's latest published entries, and the public stories."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liveblog.db.models import Entry, Story, StoryEvent
 
 
-async def latest_entries(session: AsyncSession, story: Story, limit: int) -> Sequence[Entry]:
+async def feed_entries(session: AsyncSession, story: Story, limit: int) -> Sequence[Entry]:
     """Published entries (retracted ones included), newest shown first, pins ignored."""
     query = (
         select(Entry)
@@ -20,16 +20,6 @@ async def latest_entries(session: AsyncSession, story: Story, limit: int) -> Seq
         .limit(limit)
     )
     return (await session.scalars(query)).all()
-
-
-async def last_change(session: AsyncSession, story: Story) -> datetime:
-    """When the story's latest event happened (its creation time when it has none)."""
-    # Every change takes the next seq, so the event at story.seq is the latest: one row,
-    # found by the (story_id, seq) unique index.
-    query = select(StoryEvent.created_at).where(
-        StoryEvent.story_id == story.id, StoryEvent.seq == story.seq
-    )
-    return await session.scalar(query) or story.created_at
 
 
 async def public_stories(session: AsyncSession, limit: int) -> Sequence[tuple[Story, datetime]]:

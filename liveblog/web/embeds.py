@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from liveblog.db import feed_reads, reads
+from liveblog.db import reads
 from liveblog.db.models import Entry, Story
 from liveblog.stories.serialize import entry_json, story_json
 from liveblog.web.api.stories import visible_story
@@ -65,7 +65,7 @@ async def _cached(request: Request, kind: str, build: Builder) -> Response:
     options = EmbedOptions.of(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], None)
-        changed = await feed_reads.last_change(session, story)
+        changed = await reads.last_change(session, story)
         etag = etag_of("embed", kind, story.slug, story.seq, options, site_url(request))
         headers = validator_headers(etag, changed)
         if not_modified(request, etag, changed):

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from liveblog.db import feed_reads
+from liveblog.db import feed_reads, reads
 from liveblog.db.models import Story
 from liveblog.web.api.stories import visible_story
 from liveblog.web.feed_content import Feed, FeedItem, entry_item, json_feed, newest, story_item
@@ -64,13 +64,13 @@ async def site_atom(request: Request) -> Response:
 async def _story_feed(request: Request, kind: str) -> Response:
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], None)
-        changed = await feed_reads.last_change(session, story)
+        changed = await reads.last_change(session, story)
         # Every change to a story takes the next seq, so the seq pins the feed's bytes.
         etag = etag_of(kind, story.slug, story.seq, site_url(request))
         headers = validator_headers(etag, changed)
         if not_modified(request, etag, changed):
             return answer_304(headers)
-        entries = await feed_reads.latest_entries(session, story, FEED_ENTRIES)
+        entries = await feed_reads.feed_entries(session, story, FEED_ENTRIES)
         items = [
             entry_item(entry, absolute(request, entry_path(story.slug, entry.id)))
             for entry in entries
