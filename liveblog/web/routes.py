@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from liveblog.render.templates import asset_dir
-from liveblog.web import embeds, feeds, health, live, pages, sign_in
+from liveblog.web import embeds, entry_page, feeds, health, live, oembed, pages, sign_in
 from liveblog.web import media as media_files
 from liveblog.web.api import entries, events, media, stories, users
 from liveblog.web.api.common import Operation
@@ -57,8 +57,10 @@ def build_routes() -> list[BaseRoute]:
         *desk_routes(),
         *live.ROUTES,
         *media_files.ROUTES,
+        *entry_page.ROUTES,
         *embeds.ROUTES,
         *feeds.ROUTES,
+        *oembed.ROUTES,
         Route("/api/openapi.json", openapi_endpoint(API), name="openapi"),
         *_api_routes(),
         Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),
