@@ -4,10 +4,11 @@
 (function () {
   "use strict";
 
+  // The error slot of the form (or entry, or section) el belongs to; the page's notice for
+  // anything else (a background poll), never some other form's slot.
   function errorSlot(el) {
-    var form = el.closest("form");
-    var scope = form || el.closest(".entry-actions, li, section") || document;
-    return scope.querySelector(".form-error") || document.getElementById("desk-notice");
+    var scope = el.closest("form") || el.closest(".entry-actions, li, section");
+    return (scope && scope.querySelector(".form-error")) || document.getElementById("desk-notice");
   }
 
   function showError(el, message) {
@@ -59,8 +60,17 @@
   document.addEventListener("htmx:responseError", function (event) {
     showError(event.detail.elt, messageOf(event.detail.xhr));
   });
+  var UNREACHABLE = "Could not reach the server. Check the connection and try again.";
   document.addEventListener("htmx:sendError", function (event) {
-    showError(event.detail.elt, "Could not reach the server. Check the connection and try again.");
+    showError(event.detail.elt, UNREACHABLE);
+  });
+  // Any answer shows the server is back: a notice that said otherwise goes.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var notice = document.getElementById("desk-notice");
+    if (notice && event.detail.xhr && event.detail.xhr.status && notice.textContent === UNREACHABLE) {
+      notice.textContent = "";
+      notice.hidden = true;
+    }
   });
   document.addEventListener("htmx:timeout", function (event) {
     showError(event.detail.elt, "The server did not answer in time. Try again.");
