@@ -15,8 +15,9 @@ from liveblog.web.api.common import int_query, path_id
 from liveblog.web.api.stories import visible_story
 from liveblog.web.auth import optional_user
 from liveblog.web.http_cache import answer_304, etag_of, not_modified, validator_headers
+from liveblog.web.public_urls import site_url
 from liveblog.web.services import services
-from liveblog.web.story_meta import json_ld, site_url
+from liveblog.web.story_meta import json_ld
 
 PAGE_ENTRIES = 50
 # Readers may see a page a few seconds old; a CDN serves the stale copy while it revalidates,

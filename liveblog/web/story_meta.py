@@ -6,19 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from starlette.requests import Request
-
 from liveblog.render.markdown import plain_text
-from liveblog.web.services import services
 
 UPDATES_IN_JSON_LD = 20
 HEADLINE_CHARS = 110
-
-
-def site_url(request: Request) -> str:
-    """Where readers reach this site: LIVEBLOG_PUBLIC_URL, else the request's own base."""
-    configured = services(request).settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
 
 
 def entry_headline(entry: dict[str, object]) -> str:
