@@ -3,12 +3,17 @@ redirects, and sessions that end when their user signs out."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from liveblog.db.engine import open_database
+from liveblog.db.models import SignInFailure, utcnow
+from liveblog.settings import load_settings
 from tests.support import LiveServer
 from tests.web.desk_sessions import (
     PASSWORD,
@@ -116,6 +121,45 @@ def test_the_twenty_first_failure_from_one_address_is_refused_across_names(
         assert int(refused.headers["Retry-After"]) > WINDOW_SECONDS - 120
     with desk_client(server) as other_address:
         assert sign_in(other_address, account, PASSWORD).status_code == 303
+
+
+def add_failures(server: LiveServer, name: str, count: int, age: timedelta) -> None:
+    """Failed sign-ins for name made age ago, written straight into the database."""
+
+    async def add() -> None:
+        deployment = server.deployment
+        db = open_database(load_settings(environ=deployment.env, cwd=deployment.folder))
+        try:
+            async with db.writing() as session:
+                at = utcnow() - age
+                session.add_all(
+                    SignInFailure(name=name, address="10.0.0.1", at=at) for _ in range(count)
+                )
+        finally:
+            await db.close()
+
+    asyncio.run(add())
+
+
+def test_retry_after_is_when_the_oldest_counted_failure_leaves_the_window(
+    server: LiveServer, account: str
+) -> None:
+    add_failures(server, account, 5, timedelta(minutes=14))
+    with desk_client(server) as http:
+        refused = sign_in(http, account, PASSWORD)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert "wait a minute" in refused.text
+
+
+def test_failures_older_than_the_window_do_not_count_and_are_pruned(
+    server: LiveServer, account: str
+) -> None:
+    add_failures(server, account, 5, timedelta(minutes=16))
+    before = failures(server)
+    with desk_client(server) as http:
+        assert sign_in(http, account, PASSWORD).status_code == 303
+    assert failures(server) <= before - 5
 
 
 def test_a_success_forgets_earlier_failures_from_that_address(
