@@ -104,7 +104,7 @@
       say((draft ? "Draft saved " : "Published ") + new Date().toLocaleTimeString());
       form.elements.body.focus();
     } else if (!xhr || xhr.status === 0) {
-      say("Not sent: no answer from the server. Your text is kept; publish again to send it once.");
+      say("No answer from the server, so it may not have arrived. Your text is kept: publish again and it is posted once.");
     } else {
       say("Not sent; your text is kept.");
     }

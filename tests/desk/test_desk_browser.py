@@ -199,7 +199,7 @@ def test_draft_survives_reload_and_a_retried_publish_posts_once(
 
     page.route(f"{server.url}/desk/stories/{slug}/entries", lose_first_answer)
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.locator("#composer-saved")).to_contain_text("Not sent")
+    expect(page.locator("#composer-saved")).to_contain_text("No answer from the server")
     expect(entry_box(page)).to_have_value(text)
     assert bodies(editor_api, slug).count(text) == 1  # the server did post it
     page.get_by_role("button", name="Publish", exact=True).click()
@@ -215,7 +215,7 @@ def test_draft_survives_reload_and_a_retried_publish_posts_once(
     server.stop()
     try:
         page.get_by_role("button", name="Publish", exact=True).click()
-        expect(page.locator("#composer-saved")).to_contain_text("Not sent")
+        expect(page.locator("#composer-saved")).to_contain_text("No answer from the server")
         expect(entry_box(page)).to_have_value(offline)
         _poll_presence(page, slug)  # a background request fails: the page says so on top
         expect(page.locator("#desk-notice")).to_have_text(re.compile("Could not reach"))
