@@ -70,7 +70,8 @@ async def _cached(request: Request, kind: str, build: Builder) -> Response:
         headers = validator_headers(etag, changed)
         if not_modified(request, etag, changed):
             return answer_304(headers)
-        entries = await reads.page_entries(session, story, options.limit)
+        # page_entries reads one row more, to tell the page whether older ones exist.
+        entries = (await reads.page_entries(session, story, options.limit))[: options.limit]
     response = build(request, story, entries, options)
     response.headers.update(headers)
     return response
