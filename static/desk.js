@@ -8,7 +8,9 @@
   // anything else (a background poll), never some other form's slot.
   function errorSlot(el) {
     var scope = el.closest("form") || el.closest(".entry-actions, li, section");
-    return (scope && scope.querySelector(".form-error")) || document.getElementById("desk-notice");
+    // The form's own slot first: an upload zone inside it keeps its own errors.
+    var slot = scope && (scope.querySelector(":scope > .form-error") || scope.querySelector(".form-error"));
+    return slot || document.getElementById("desk-notice");
   }
 
   function showError(el, message) {
