@@ -29,27 +29,10 @@
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
-  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-
-  function relative(date) {
-    var minutes = Math.round((Date.now() - date.getTime()) / 60000);
-    if (minutes < 1) return "just now";
-    if (minutes < 60) return minutes + " min ago";
-    if (minutes < 60 * 24) return Math.round(minutes / 60) + " h ago";
-    return date.toLocaleDateString();
-  }
-
-  // Times arrive in UTC; a reporter thinks in local time.
+  // Times in the reporter's own zone come from times.js (shared with the reader pages); the
+  // browser's UTC offset goes with every shown time a form sends.
   function localizeTimes(root) {
-    root.querySelectorAll("time[data-format]").forEach(function (el) {
-      var date = new Date(el.getAttribute("datetime"));
-      if (isNaN(date)) return;
-      var clock = pad(date.getHours()) + ":" + pad(date.getMinutes());
-      var format = el.dataset.format;
-      el.textContent = format === "relative" ? relative(date)
-        : format === "datetime" ? date.toLocaleDateString() + " " + clock : clock;
-      el.title = date.toLocaleString();
-    });
+    if (window.LiveblogTimes) window.LiveblogTimes.refresh(root);
     root.querySelectorAll("input[name=tz_offset]").forEach(function (input) {
       input.value = String(new Date().getTimezoneOffset());
     });
@@ -96,5 +79,4 @@
   });
 
   localizeTimes(document);
-  window.setInterval(function () { localizeTimes(document); }, 60000);
 })();

@@ -5,6 +5,11 @@
   "use strict";
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
   var clockOf = function (d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); };
+  // A story runs for days: a time from another day says which.
+  var dayClockOf = function (d) {
+    if (d.toDateString() === new Date().toDateString()) return clockOf(d);
+    return d.toLocaleDateString(undefined, { day: "numeric", month: "short" }) + " " + clockOf(d);
+  };
 
   function relative(date) {
     var seconds = (Date.now() - date.getTime()) / 1000;
@@ -13,7 +18,7 @@
     if (minutes < 60) return minutes + " min ago";
     var hours = Math.round(minutes / 60);
     if (hours < 24) return hours + (hours === 1 ? " hour ago" : " hours ago");
-    return date.toLocaleDateString(undefined, { day: "numeric", month: "short" }) + ", " + clockOf(date);
+    return dayClockOf(date);
   }
 
   function refresh(root) {
@@ -25,7 +30,7 @@
       });
       var format = el.dataset.format;
       el.textContent = format === "relative" ? relative(date)
-        : format === "clock" ? clockOf(date) : exact;
+        : format === "clock" ? dayClockOf(date) : exact;
       el.title = exact;
       el.dataset.exact = exact;
     });
