@@ -28,6 +28,8 @@ _PAGE = re.compile(r"^/stories/(?P<slug>[^/]+)(?:/entries/(?P<entry>\d+)|/embed)
 
 
 class FormatNotImplemented(LiveblogError):
+    """oEmbed's answer to a format it does not offer (only json here)."""
+
     status = 501
     code = "not_implemented"
 
