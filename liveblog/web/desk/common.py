@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from liveblog.db.models import User, utcnow
 from liveblog.errors import Forbidden, InvalidInput, SignInRequired
@@ -47,6 +47,13 @@ async def read_form(request: Request) -> FormData:
 def is_htmx(request: Request) -> bool:
     """True for a request htmx made (it swaps a fragment rather than loading a page)."""
     return request.headers.get("hx-request") == "true"
+
+
+def go_to(request: Request, url: str) -> Response:
+    """Send the browser to url: a full load for htmx (HX-Redirect), a 303 for a plain form."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 def render_desk(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from liveblog.db import desk_reads
@@ -12,6 +12,7 @@ from liveblog.stories.lookup import story_by_slug
 from liveblog.stories.story_changes import slugify
 from liveblog.web.desk.common import (
     desk_user,
+    go_to,
     is_htmx,
     read_form,
     render_desk,
@@ -52,7 +53,7 @@ async def create_story(request: Request) -> Response:
     if text(form, "slug").strip():
         fields["slug"] = text(form, "slug").strip()
     answer = await services(request).writer.create_story(user, validated(StoryCreate, fields))
-    return _go(request, f"/desk/stories/{answer.body['slug']}")
+    return go_to(request, f"/desk/stories/{answer.body['slug']}")
 
 
 async def change_story(request: Request) -> Response:
@@ -66,7 +67,7 @@ async def change_story(request: Request) -> Response:
         fields = {"title": text(form, "title"), "description": text(form, "description")}
     await services(request).writer.edit_story(user, slug, validated(StoryPatch, fields))
     if not is_htmx(request):
-        return _go(request, f"/desk/stories/{slug}")
+        return go_to(request, f"/desk/stories/{slug}")
     return await story_head(request)
 
 
@@ -79,12 +80,6 @@ async def story_head(request: Request) -> Response:
     return render_desk(
         request, "desk/_story_head.html", user, story=story, readers=readers, actions=STATUS_ACTIONS
     )
-
-
-def _go(request: Request, url: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
 
 
 ROUTES: list[BaseRoute] = [

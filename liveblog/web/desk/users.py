@@ -20,6 +20,7 @@ from liveblog.user_admin import UserChange
 from liveblog.web.desk.common import (
     desk_admin,
     desk_user,
+    go_to,
     is_htmx,
     read_form,
     render_desk,
@@ -80,7 +81,7 @@ async def _change(
     person = await user_admin.change_user(db, actor, name, change(form), client_address(request))
     keep_session(request, person)
     if person.id == actor.id and (person.role != "admin" or person.disabled):
-        return _go(request, "/desk")  # no longer allowed here
+        return go_to(request, "/desk")  # no longer allowed here
     if not is_htmx(request):
         return RedirectResponse(USERS, status_code=303)
     context = {"person": person, "roles": ROLES, "note": note}
@@ -123,12 +124,6 @@ async def revoke_token(request: Request) -> Response:
 async def _tokens(request: Request, user: User, template: str, **context: object) -> Response:
     rows = await user_admin.list_tokens(services(request).db, user, user.name)
     return render_desk(request, template, user, tokens=rows, **context)
-
-
-def _go(request: Request, url: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
 
 
 ROUTES: list[BaseRoute] = [
