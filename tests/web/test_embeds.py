@@ -42,7 +42,7 @@ def test_the_iframe_page_is_the_stream_with_the_markup_live_js_needs(
     assert _entry_ids(page) == [pinned, second, first]  # pinned first, then newest
     assert f"<h1>{story['title']}</h1>" in page
     assert '<header class="site"' not in page  # none of the site's chrome
-    for script in ("/static/live.js", "/static/embed-frame.js"):
+    for script in ("/static/times.js", "/static/live.js", "/static/embed-frame.js"):
         assert f'<script src="{script}" defer></script>' in page
 
 
