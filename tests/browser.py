@@ -18,6 +18,7 @@ Playwright's own browser download is never used.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Locator,
+    Page,
+    Route,
+    sync_playwright,
+)
 
 from tests.support import skip_or_fail
 
@@ -126,3 +135,21 @@ def assert_accessible(page: Page, what: str) -> None:
         for v in bad
     ]
     assert not bad, f"{what}: " + "; ".join(summary)
+
+
+def artifacts_folder() -> Path:
+    """Where screenshots go: $LIVEBLOG_TEST_ARTIFACTS, or test-artifacts/screenshots/."""
+    default = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+    folder = Path(os.environ.get("LIVEBLOG_TEST_ARTIFACTS") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_screenshot(what: Page | Locator, name: str, full_page: bool = True) -> Path:
+    """Keep a picture of a page (or of one element) as name.png among the test artifacts."""
+    path = artifacts_folder() / f"{name}.png"
+    if isinstance(what, Page):
+        what.screenshot(path=str(path), full_page=full_page)
+    else:
+        what.screenshot(path=str(path))
+    return path

@@ -7,7 +7,6 @@ open: Playwright's sync API marks an asyncio loop as running on the test's own t
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.browser import PageLog, launch_browser, watch
+from tests.browser import PageLog, launch_browser, save_screenshot, watch
 from tests.support import LiveServer
 
 PASSWORD = "correct horse battery"  # what Deployment.add_user gives every user
@@ -47,14 +46,6 @@ def sign_in(page: Page, server_url: str, name: str, password: str = PASSWORD) ->
         error = page.locator("[role=alert]")
         reason = error.inner_text() if error.count() else page.content()[:500]
         raise AssertionError(f"{name} could not sign in: {reason}")
-
-
-def artifacts_folder() -> Path:
-    """Where screenshots go: $LIVEBLOG_TEST_ARTIFACTS, or test-artifacts/screenshots/."""
-    folder = os.environ.get("LIVEBLOG_TEST_ARTIFACTS") or REPO / "test-artifacts" / "screenshots"
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @dataclass
@@ -156,12 +147,7 @@ def screenshot(database_url: str) -> Callable[[Page | Locator, str], Path]:
     kind = "postgres" if database_url.startswith("postgres") else "sqlite"
 
     def shoot(what: Page | Locator, name: str) -> Path:
-        path = artifacts_folder() / f"{name}-{kind}.png"
-        if isinstance(what, Page):
-            what.screenshot(path=str(path), full_page=True)
-        else:
-            what.screenshot(path=str(path))
-        return path
+        return save_screenshot(what, f"{name}-{kind}")
 
     return shoot
 

@@ -5,26 +5,24 @@ script embed resumes after a disconnect, and only the embed page may be framed."
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
 
-from tests.browser import assert_accessible, browser_fixture  # noqa: F401  (`browser` fixture)
+from tests.browser import (  # noqa: F401  (`browser` fixture)
+    assert_accessible,
+    browser_fixture,
+    save_screenshot,
+)
 from tests.embeds.host_site import HostSite, news_page, serve_folder, stop_site
 from tests.live.readers import post
 from tests.support import LiveServer
 
 DEADLINE_MS = 20_000
 WIDE = {"width": 1280, "height": 900}
-ARTIFACTS = Path(
-    os.environ.get("LIVEBLOG_TEST_ARTIFACTS")
-    or Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-)
 HOSTILE_CSS = """
 li { color: rgb(255, 0, 0) !important; font-size: 40px !important; }
 * { font-family: "Comic Sans MS", cursive !important; background: yellow !important; }
@@ -112,12 +110,6 @@ def wait_live(page: Page) -> None:
         )
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Keep a full-page picture as a test artifact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def test_both_embeds_show_the_story_and_update_live(
     server: LiveServer, author: httpx.Client, story: dict, host_site: HostSite, browser: Browser
 ) -> None:
@@ -141,7 +133,7 @@ def test_both_embeds_show_the_story_and_update_live(
     address = f"{server.url}/stories/{slug}/entries/{fresh['id']}"
     expect(permalink).to_have_attribute("href", address)
     expect(permalink).to_have_attribute("target", "_blank")
-    screenshot(page, "embeds-host-page-light")
+    save_screenshot(page, "embeds-host-page-light")
     assert errors == []
 
 
@@ -248,7 +240,7 @@ def test_dark_theme_embeds(
     for stream in (framed(page).locator("article.story"), scripted(page)):
         background = stream.evaluate("a => getComputedStyle(a).backgroundColor")
         assert background == "rgb(22, 24, 27)", background
-    screenshot(page, "embeds-host-page-dark")
+    save_screenshot(page, "embeds-host-page-dark")
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

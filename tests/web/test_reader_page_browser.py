@@ -4,24 +4,22 @@ down, edits, pins and the end shown live, catching up after a cut over each tran
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import assert_accessible, browser_fixture, watch  # noqa: F401  (the `browser` fixture)
+from tests.browser import (  # noqa: F401  (the `browser` fixture)
+    assert_accessible,
+    browser_fixture,
+    save_screenshot,
+    watch,
+)
 from tests.live.readers import post
 from tests.support import LiveServer
 
 DEADLINE_MS = 20_000
-ARTIFACTS = Path(
-    os.environ.get(
-        "LIVEBLOG_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"
-    )
-)
 # The page cannot reach the live WebSocket: it is sent to a port where nothing listens, as a
 # proxy that refuses the upgrade would leave it.
 BLOCK_WEBSOCKETS = """
@@ -37,13 +35,6 @@ BLOCK_WEBSOCKETS = """
 OBSERVE_SHIFTS = """() => { window.__shift = 0; new PerformanceObserver(list => {
   for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
 }).observe({type: "layout-shift", buffered: false}); }"""
-
-
-def screenshot(page: Page, name: str) -> None:
-    """Keep a picture of the page as a test artifact."""
-    folder = ARTIFACTS / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
 
 
 def entry_ids(page: Page) -> list[int]:
@@ -94,7 +85,7 @@ def test_a_reader_who_scrolled_down_is_not_moved_and_gets_a_new_updates_button(
     assert (page.evaluate("window.scrollY"), anchor.bounding_box()["y"]) == before  # type: ignore[index]
     assert page.locator(f"#entry-{fresh[0]['id']}").count() == 0
     shift = page.evaluate("window.__shift")
-    screenshot(page, "reader-phone-new-updates")
+    save_screenshot(page, "reader-phone-new-updates", full_page=False)
 
     button.click()
     expect(page.locator(f"#entry-{fresh[1]['id']}")).to_be_visible(timeout=DEADLINE_MS)
@@ -219,7 +210,7 @@ def test_screenshots_of_the_story_wide_phone_and_dark(
         page = open_story(browser, server, slug, **context)
         wait_live(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= context["viewport"]["width"]  # type: ignore[index]
-        screenshot(page, name)
+        save_screenshot(page, name, full_page=False)
 
 
 def test_story_and_front_pages_pass_axe_and_arrivals_at_the_top_are_measured(

@@ -15,7 +15,7 @@ from tests.live.readers import post
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 BUDGET_BYTES = 60 * 1024
-WORDS = "firefighters pump water from the underpass near station while crews".split()
+WORDS = ["firefighters", "pump", "water", "from", "the", "underpass", "near", "station"]
 
 
 class Head(HTMLParser):
