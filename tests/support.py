@@ -19,12 +19,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from liveblog import accounts
+from liveblog import accounts, passwords
 from liveblog.db.engine import open_database
 from liveblog.db.migrate import upgrade_to_head
 from liveblog.settings import load_settings
 
 STARTUP_DEADLINE = 30.0
+TEST_PASSWORD = "correct horse battery"  # every user add_user makes has it
 POSTGRES_ADMIN_URL = os.environ.get(
     "LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -94,6 +95,7 @@ class Deployment:
 
     folder: Path
     env: dict[str, str]
+    migrated: bool = False
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True):  # type: ignore[no-untyped-def]
         """Run `liveblog ARGS` as a user would, in the deployment's folder and environment."""
@@ -125,6 +127,18 @@ class Deployment:
         finally:
             await db.close()
 
+    def execute(self, statement: str, **params: object) -> None:
+        """Run one SQL statement on the deployment's database, as an operator might."""
+        asyncio.run(self._execute(statement, params))
+
+    async def _execute(self, statement: str, params: dict[str, object]) -> None:
+        db = open_database(load_settings(environ=self.env, cwd=self.folder))
+        try:
+            async with db.writing() as session:
+                await session.execute(text(statement), params)
+        finally:
+            await db.close()
+
     def add_user(self, role: str, name: str | None = None) -> tuple[str, str]:
         """A new user with role and an API token, made directly in the database (fast)."""
         name = name or f"{role}-{secrets.token_hex(4)}"
@@ -133,12 +147,25 @@ class Deployment:
     async def _add_user(self, name: str, role: str) -> str:
         db = open_database(load_settings(environ=self.env, cwd=self.folder))
         try:
-            await upgrade_to_head(db)
+            if not self.migrated:
+                await upgrade_to_head(db)
+                self.migrated = True
             async with db.writing() as session:
-                await accounts.create_user(session, name, role, "correct horse battery")
+                name, role = accounts.check_name(name), accounts.check_role(role)
+                await accounts.insert_user(session, name, role, await _test_password_hash())
                 return await accounts.create_token(session, name)
         finally:
             await db.close()
+
+
+_hashes: dict[str, str] = {}
+
+
+async def _test_password_hash() -> str:
+    # argon2 is slow on purpose; every test user has the same password, so hash it once.
+    if TEST_PASSWORD not in _hashes:
+        _hashes[TEST_PASSWORD] = await passwords.hash_password(TEST_PASSWORD)
+    return _hashes[TEST_PASSWORD]
 
 
 @dataclass
