@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from liveblog.db import reads
 from liveblog.db.models import Entry, Story
 from liveblog.stories.serialize import entry_json, story_json
-from liveblog.web.api.stories import visible_story
+from liveblog.stories.visibility import visible_story
 from liveblog.web.http_cache import answer_304, etag_of, not_modified, validator_headers
 from liveblog.web.public_urls import absolute, site_url, story_path
 from liveblog.web.security_headers import page_policy

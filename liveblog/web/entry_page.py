@@ -6,11 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from liveblog.errors import NotFound
-from liveblog.stories.lookup import entry_in_story
 from liveblog.stories.serialize import entry_json, story_json
+from liveblog.stories.visibility import visible_entry, visible_story
 from liveblog.web.api.common import path_id
-from liveblog.web.api.stories import visible_story
 from liveblog.web.auth import optional_user
 from liveblog.web.feed_content import entry_title
 from liveblog.web.pages import render
@@ -23,9 +21,7 @@ async def entry_page(request: Request) -> Response:
     user = await optional_user(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
-        entry = await entry_in_story(session, story, path_id(request, "entry_id"))
-    if entry.draft:
-        raise NotFound(f"no entry {entry.id} in story {story.slug!r}")
+        entry = await visible_entry(session, story, path_id(request, "entry_id"), user)
     path = entry_path(story.slug, entry.id)
     return render(
         request,

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from liveblog.db import feed_reads, reads
 from liveblog.db.models import Story
-from liveblog.web.api.stories import visible_story
+from liveblog.stories.visibility import visible_story
 from liveblog.web.feed_content import Feed, FeedItem, entry_item, json_feed, newest, story_item
 from liveblog.web.http_cache import answer_304, etag_of, not_modified, validator_headers
 from liveblog.web.public_urls import absolute, entry_path, site_url, story_path

@@ -18,8 +18,8 @@ from liveblog.errors import InvalidInput
 from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
+from liveblog.stories.visibility import visible_story
 from liveblog.web.api.common import MAX_ID
-from liveblog.web.api.stories import visible_story
 from liveblog.web.services import services
 
 SSE_RETRY_MS = 3000

@@ -15,8 +15,8 @@ from starlette.routing import BaseRoute, Route
 
 from liveblog.errors import LiveblogError, NotFound
 from liveblog.stories.lookup import entry_in_story
+from liveblog.stories.visibility import visible_story
 from liveblog.web.api.common import MAX_ID
-from liveblog.web.api.stories import visible_story
 from liveblog.web.feed_content import SITE_NAME, entry_title
 from liveblog.web.http_cache import PUBLIC_CACHE
 from liveblog.web.public_urls import absolute, site_url

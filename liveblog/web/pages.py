@@ -11,8 +11,8 @@ from liveblog.db import reads
 from liveblog.db.models import Story, User
 from liveblog.stories.lookup import entry_in_story
 from liveblog.stories.serialize import entry_json, story_json
+from liveblog.stories.visibility import visible_entry, visible_story
 from liveblog.web.api.common import int_query, path_id
-from liveblog.web.api.stories import visible_story
 from liveblog.web.auth import optional_user
 from liveblog.web.http_cache import answer_304, etag_of, not_modified, validator_headers
 from liveblog.web.public_urls import site_url
@@ -85,9 +85,7 @@ async def entry_fragment(request: Request) -> Response:
     user = await optional_user(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
-        entry = await entry_in_story(session, story, path_id(request, "entry_id"))
-    if entry.draft:
-        return render(request, "pages/error.html", 404, message="no such entry")
+        entry = await visible_entry(session, story, path_id(request, "entry_id"), user)
     etag = etag_of(MARKUP_VERSION, "entry", entry.id, entry.version)
     headers = _headers(etag, entry.updated_at, user)
     if not_modified(request, etag, entry.updated_at):

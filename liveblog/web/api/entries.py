@@ -6,12 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from liveblog.db import reads
-from liveblog.errors import NotFound
 from liveblog.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, Retraction
 from liveblog.stories import versions
 from liveblog.stories.idempotency import IdempotentRequest
-from liveblog.stories.lookup import entry_in_story
 from liveblog.stories.serialize import entry_json
+from liveblog.stories.visibility import visible_entry, visible_story
 from liveblog.web.api import params
 from liveblog.web.api.common import (
     Operation,
@@ -23,7 +22,6 @@ from liveblog.web.api.common import (
     read_body,
     read_json,
 )
-from liveblog.web.api.stories import visible_story
 from liveblog.web.auth import optional_user, required_user
 from liveblog.web.services import services
 
@@ -61,9 +59,7 @@ async def get_entry(request: Request) -> Response:
     user = await optional_user(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
-        entry = await entry_in_story(session, story, path_id(request, "entry_id"))
-    if entry.draft and user is None:
-        raise NotFound(f"no entry {entry.id} in story {story.slug!r}")
+        entry = await visible_entry(session, story, path_id(request, "entry_id"), user)
     return _with_etag(entry_json(entry), 200)
 
 

@@ -10,9 +10,9 @@ from starlette.responses import Response
 from liveblog.db import reads
 from liveblog.schemas import EventList
 from liveblog.stories.events import event_from_row
+from liveblog.stories.visibility import visible_story
 from liveblog.web.api import params
 from liveblog.web.api.common import MAX_ID, Operation, int_query, json_response
-from liveblog.web.api.stories import visible_story
 from liveblog.web.auth import optional_user
 from liveblog.web.services import services
 

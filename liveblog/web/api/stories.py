@@ -6,12 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from liveblog.db import reads
-from liveblog.db.models import Story, User
-from liveblog.errors import NotFound
 from liveblog.schemas import StoryCreate, StoryList, StoryOut, StoryPatch
 from liveblog.stories.idempotency import IdempotentRequest
-from liveblog.stories.lookup import story_by_slug
 from liveblog.stories.serialize import story_json
+from liveblog.stories.visibility import visible_story
 from liveblog.web.api import params
 from liveblog.web.api.common import (
     Operation,
@@ -66,14 +64,6 @@ async def patch_story(request: Request) -> Response:
     data = await read_json(request, StoryPatch)
     answer = await services(request).writer.edit_story(user, request.path_params["slug"], data)
     return json_response(answer.body, answer.status)
-
-
-async def visible_story(session, slug: str, user: User | None) -> Story:  # type: ignore[no-untyped-def]
-    """The story if this reader may see it: drafts exist only for signed-in users."""
-    story = await story_by_slug(session, slug)
-    if story.status == "draft" and user is None:
-        raise NotFound(f"no story {slug!r}")
-    return story
 
 
 OPERATIONS = (
