@@ -3,14 +3,13 @@
 A test module imports the fixture it needs (under another name, so the test's `page`
 argument does not shadow the import)::
 
-    from tests.browser import page_fixture  # noqa: F401  (the `page` fixture)
+    from tests.browser import browser_fixture, new_page_fixture, page_fixture  # noqa: F401
 
-`page` is a page in a fresh Chromium per test; `browser_fixture` gives the `browser` itself.
+`page` is a page in a fresh browser context per test; `browser_fixture` gives the module's
+`browser` itself (one Chromium per module: launching one costs more than most tests).
 
 While a browser is open, Playwright's sync API marks an asyncio loop as running on the
-test's thread, so `asyncio.run()` - and with it `Deployment.add_user` - fails there. Make
-users and data first: in fixtures listed before `page` (fixtures of one scope are set up in
-argument order), or over HTTP.
+test's thread; tests/support.py runs its own coroutines on another thread for that reason.
 
 Without /usr/bin/chromium the tests skip, or fail when LIVEBLOG_TEST_REQUIRE has chromium.
 Playwright's own browser download is never used.
@@ -19,15 +18,17 @@ Playwright's own browser download is never used.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Dialog,
     Locator,
@@ -61,18 +62,33 @@ def launch_browser() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(name="browser")
+@pytest.fixture(name="browser", scope="module")
 def browser_fixture() -> Iterator[Browser]:
-    """A headless Chromium of the test's own."""
+    """One headless Chromium for a module's tests (each test makes its own contexts)."""
     with launch_browser() as chromium:
         yield chromium
 
 
+@pytest.fixture(name="new_page")
+def new_page_fixture(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Makes pages, each in a fresh browser context with the options given (viewport,
+    color_scheme, ...); every one is closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> Page:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 @pytest.fixture(name="page")
-def page_fixture() -> Iterator[Page]:
-    """A page in a headless Chromium of the test's own."""
-    with launch_browser() as chromium:
-        yield chromium.new_page()
+def page_fixture(new_page: Callable[..., Page]) -> Page:
+    """A page in a fresh browser context of the test's own."""
+    return new_page()
 
 
 @dataclass

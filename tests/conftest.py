@@ -80,3 +80,9 @@ def live_story(editor: httpx.Client) -> dict:
     response = editor.patch(f"/api/stories/{slug}", json={"status": "live"})
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked slow run first: pytest-xdist hands each worker whole modules in this
+    order, so the workers end together instead of one finishing a long module alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

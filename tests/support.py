@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -24,6 +26,7 @@ from liveblog.db.engine import open_database
 from liveblog.db.migrate import upgrade_to_head
 from liveblog.settings import load_settings
 
+T = TypeVar("T")
 STARTUP_DEADLINE = 30.0
 TEST_PASSWORD = "correct horse battery"  # every user add_user makes has it
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -44,6 +47,13 @@ def skip_or_fail(service: str, reason: str) -> None:
     pytest.skip(reason)
 
 
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from synchronous test code, on a thread of its own: there
+    asyncio.run works even while Playwright's sync API (an event loop) runs on this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:
@@ -56,13 +66,13 @@ def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test or module, dropped afterwards."""
     name = f"liveblog_test_{secrets.token_hex(6)}"
     try:
-        asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+        run_async(_admin_sql(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as error:
         skip_or_fail("postgres", f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _admin_sql(statement: str) -> None:
@@ -114,7 +124,7 @@ class Deployment:
 
     def count_rows(self, *tables: str) -> dict[str, int]:
         """Row counts of tables, straight from the database."""
-        return asyncio.run(self._count_rows(tables))
+        return run_async(self._count_rows(tables))
 
     async def _count_rows(self, tables: tuple[str, ...]) -> dict[str, int]:
         db = open_database(load_settings(environ=self.env, cwd=self.folder))
@@ -129,7 +139,7 @@ class Deployment:
 
     def execute(self, statement: str, **params: object) -> None:
         """Run one SQL statement on the deployment's database, as an operator might."""
-        asyncio.run(self._execute(statement, params))
+        run_async(self._execute(statement, params))
 
     async def _execute(self, statement: str, params: dict[str, object]) -> None:
         db = open_database(load_settings(environ=self.env, cwd=self.folder))
@@ -142,7 +152,7 @@ class Deployment:
     def add_user(self, role: str, name: str | None = None) -> tuple[str, str]:
         """A new user with role and an API token, made directly in the database (fast)."""
         name = name or f"{role}-{secrets.token_hex(4)}"
-        return name, asyncio.run(self._add_user(name, role))
+        return name, run_async(self._add_user(name, role))
 
     async def _add_user(self, name: str, role: str) -> str:
         db = open_database(load_settings(environ=self.env, cwd=self.folder))

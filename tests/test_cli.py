@@ -12,6 +12,9 @@ import pytest
 
 from tests.support import Deployment, LiveServer
 
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "correct horse battery\n"
 
 

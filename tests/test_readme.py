@@ -25,6 +25,9 @@ from liveblog.demo import SLUG
 from liveblog.settings import SETTINGS
 from tests.support import free_port
 
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 DEMO_TITLE = "Storm Ada makes landfall"

@@ -32,6 +32,9 @@ FANOUT_MEASURES = (
     "frame_bytes",
 )
 
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
+
 
 def _positive(row: dict, key: str) -> None:
     value = row.get(key)

@@ -18,6 +18,9 @@ import pytest
 
 from tests.support import POSTGRES_ADMIN_URL, redis_url, skip_or_fail
 
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "benchmarks" / "scaleout.py"
 TIMEOUT = 240

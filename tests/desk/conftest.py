@@ -1,7 +1,7 @@
 """Desk browser fixtures: one Chromium per module, a signed-in browser context per user, and
 screenshots kept as test artifacts.
 
-Users are made on a worker thread (`off_loop`), so a test may add one while a browser is
+Users are made through tests/support.py, which works while a browser is
 open: Playwright's sync API marks an asyncio loop as running on the test's own thread.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,6 @@ EXPECT_DEFAULT_MS = 5_000  # Playwright's own
 WIDE = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 REPO = Path(__file__).resolve().parents[2]
-
-
-def off_loop(function: Callable[..., Any], *args: Any) -> Any:
-    """Call function on a worker thread (where asyncio.run works while a browser is open)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
 
 
 def sign_in(page: Page, server_url: str, name: str, password: str = PASSWORD) -> None:
@@ -95,7 +88,7 @@ def make_user(server: LiveServer) -> Iterator[Callable[[str], DeskUser]]:
     clients: list[httpx.Client] = []
 
     def make(role: str) -> DeskUser:
-        name, token = off_loop(server.deployment.add_user, role)
+        name, token = server.deployment.add_user(role)
         headers = {"Authorization": f"Bearer {token}"}
         clients.append(httpx.Client(base_url=server.url, headers=headers, timeout=30))
         return DeskUser(name, role, clients[-1])

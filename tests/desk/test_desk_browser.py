@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
 from liveblog.stories.story_changes import slugify
@@ -19,16 +20,18 @@ from tests.desk.conftest import (
     Desk,
     DeskUser,
     new_story,
-    off_loop,
     unique,
 )
 from tests.support import LiveServer
+
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
 
 COUNTED = ("entries", "entry_revisions", "story_events")
 
 
 def row_counts(server: LiveServer) -> dict[str, int]:
-    return off_loop(server.deployment.count_rows, *COUNTED)
+    return server.deployment.count_rows(*COUNTED)
 
 
 def in_stream(page: Page, text: str) -> Locator:

@@ -8,17 +8,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.desk.conftest import PASSWORD, PHONE, Desk, DeskUser, off_loop
+from tests.desk.conftest import PASSWORD, PHONE, Desk, DeskUser
 from tests.support import LiveServer
+
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
 
 BLOCKING = ("serious", "critical")
 
 
 def row_counts(server: LiveServer) -> dict[str, int]:
-    return off_loop(server.deployment.count_rows, "users", "api_tokens")
+    return server.deployment.count_rows("users", "api_tokens")
 
 
 def user_row(page: Page, name: str):  # type: ignore[no-untyped-def]

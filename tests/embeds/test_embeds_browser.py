@@ -6,20 +6,24 @@ script embed resumes after a disconnect, and only the embed page may be framed."
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 
-from tests.browser import (  # noqa: F401  (`browser` fixture)
+from tests.browser import (  # noqa: F401  (fixtures)
     assert_accessible,
     browser_fixture,
+    new_page_fixture,
     save_screenshot,
 )
 from tests.embeds.host_site import HostSite, news_page, serve_folder, stop_site
 from tests.live.readers import post
 from tests.support import LiveServer
+
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
 
 DEADLINE_MS = 20_000
 WIDE = {"width": 1280, "height": 900}
@@ -85,11 +89,15 @@ def script_tag(server: LiveServer, slug: str, theme: str = "light", limit: int =
 
 
 def open_host_page(
-    browser: Browser, host_site: HostSite, server: LiveServer, slug: str, theme: str = "light"
+    new_page: Callable[..., Page],
+    host_site: HostSite,
+    server: LiveServer,
+    slug: str,
+    theme: str = "light",
 ) -> Page:
     snippet = embed_snippet(server, slug, theme)
     html = news_page(snippet, script_tag(server, slug, theme), dark=theme == "dark")
-    page = browser.new_context(viewport=WIDE).new_page()
+    page = new_page(viewport=WIDE)
     page.goto(host_site.page(f"{slug}-{theme}.html", html))
     return page
 
@@ -111,10 +119,14 @@ def wait_live(page: Page) -> None:
 
 
 def test_both_embeds_show_the_story_and_update_live(
-    server: LiveServer, author: httpx.Client, story: dict, host_site: HostSite, browser: Browser
+    server: LiveServer,
+    author: httpx.Client,
+    story: dict,
+    host_site: HostSite,
+    new_page: Callable[..., Page],
 ) -> None:
     slug = story["slug"]
-    page = open_host_page(browser, host_site, server, slug)
+    page = open_host_page(new_page, host_site, server, slug)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     wait_live(page)
@@ -138,10 +150,14 @@ def test_both_embeds_show_the_story_and_update_live(
 
 
 def test_the_iframe_grows_with_its_content(
-    server: LiveServer, author: httpx.Client, story: dict, host_site: HostSite, browser: Browser
+    server: LiveServer,
+    author: httpx.Client,
+    story: dict,
+    host_site: HostSite,
+    new_page: Callable[..., Page],
 ) -> None:
     slug = story["slug"]
-    page = open_host_page(browser, host_site, server, slug)
+    page = open_host_page(new_page, host_site, server, slug)
     wait_live(page)
     iframe = page.locator("iframe[data-liveblog-embed]")
     # The host page's embed.js applied the height the frame reported (not the snippet's 720).
@@ -165,9 +181,9 @@ def test_the_iframe_grows_with_its_content(
 
 
 def test_host_styles_do_not_leak_into_the_script_embed(
-    server: LiveServer, story: dict, host_site: HostSite, browser: Browser
+    server: LiveServer, story: dict, host_site: HostSite, new_page: Callable[..., Page]
 ) -> None:
-    page = open_host_page(browser, host_site, server, story["slug"])
+    page = open_host_page(new_page, host_site, server, story["slug"])
     expect(scripted(page).locator("#entries > li")).to_have_count(3, timeout=DEADLINE_MS)
     page.add_style_tag(content=HOSTILE_CSS)
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<ul><li id=host-li>x</li></ul>')")
@@ -193,10 +209,14 @@ def test_host_styles_do_not_leak_into_the_script_embed(
 
 
 def test_the_script_embed_resumes_after_a_disconnect(
-    server: LiveServer, author: httpx.Client, story: dict, host_site: HostSite, browser: Browser
+    server: LiveServer,
+    author: httpx.Client,
+    story: dict,
+    host_site: HostSite,
+    new_page: Callable[..., Page],
 ) -> None:
     slug = story["slug"]
-    page = open_host_page(browser, host_site, server, slug)
+    page = open_host_page(new_page, host_site, server, slug)
     wait_live(page)
     status = scripted(page).locator("#live-status")
     server.stop()
@@ -213,7 +233,7 @@ def test_the_script_embed_resumes_after_a_disconnect(
 
 
 def test_only_the_embed_page_may_be_framed_by_another_site(
-    server: LiveServer, story: dict, host_site: HostSite, browser: Browser
+    server: LiveServer, story: dict, host_site: HostSite, new_page: Callable[..., Page]
 ) -> None:
     slug = story["slug"]
     html = (
@@ -221,7 +241,7 @@ def test_only_the_embed_page_may_be_framed_by_another_site(
         f'<iframe id="page" src="{server.url}/stories/{slug}"></iframe>'
         f'<iframe id="embed" src="{server.url}/stories/{slug}/embed"></iframe>'
     )
-    page = browser.new_page()
+    page = new_page()
     with page.expect_console_message(lambda m: "frame-ancestors 'none'" in m.text) as refused:
         page.goto(host_site.page(f"{slug}-framing.html", html))
     assert "blocked" in refused.value.text
@@ -232,9 +252,9 @@ def test_only_the_embed_page_may_be_framed_by_another_site(
 
 
 def test_dark_theme_embeds(
-    server: LiveServer, story: dict, host_site: HostSite, browser: Browser
+    server: LiveServer, story: dict, host_site: HostSite, new_page: Callable[..., Page]
 ) -> None:
-    page = open_host_page(browser, host_site, server, story["slug"], theme="dark")
+    page = open_host_page(new_page, host_site, server, story["slug"], theme="dark")
     wait_live(page)
     expect(framed(page).locator("html")).to_have_attribute("data-theme", "dark")
     for stream in (framed(page).locator("article.story"), scripted(page)):
@@ -245,11 +265,11 @@ def test_dark_theme_embeds(
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_embed_and_entry_pages_pass_axe(
-    server: LiveServer, author: httpx.Client, story: dict, browser: Browser, theme: str
+    server: LiveServer, author: httpx.Client, story: dict, new_page: Callable[..., Page], theme: str
 ) -> None:
     slug = story["slug"]
     entry = post(author, slug, "A [link](https://example.com) and *emphasis*.", title="Titled")
-    page = browser.new_context(viewport={"width": 600, "height": 800}).new_page()
+    page = new_page(viewport={"width": 600, "height": 800})
     page.goto(f"{server.url}/stories/{slug}/embed?theme={theme}")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     assert_accessible(page, f"embed ({theme})")

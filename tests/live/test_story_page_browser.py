@@ -6,7 +6,12 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser import page_fixture, watch  # noqa: F401  (the `page` fixture)
+from tests.browser import (  # noqa: F401  (fixtures)
+    browser_fixture,
+    new_page_fixture,
+    page_fixture,
+    watch,
+)
 from tests.live.readers import post
 
 DEADLINE_MS = 20_000

@@ -40,6 +40,9 @@ from tests.scale.conftest import (
 )
 from tests.support import LiveServer, postgres_database
 
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
+
 # Readers of another process get entries rung while the bus is down from the hub's periodic
 # check (every 5 s); this is a generous bound on "later", not a speed requirement.
 CATCH_UP_DEADLINE = 20.0

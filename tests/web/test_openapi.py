@@ -29,6 +29,9 @@ from schemathesis.specs.openapi.checks import (
 from liveblog.web.routes import API
 from tests.support import LiveServer
 
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -16,7 +16,13 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import PageLog, page_fixture, watch  # noqa: F401  (the `page` fixture)
+from tests.browser import (  # noqa: F401  (fixtures)
+    PageLog,
+    browser_fixture,
+    new_page_fixture,
+    page_fixture,
+    watch,
+)
 from tests.render.xss_payloads import XSS_PAYLOADS
 from tests.support import LiveServer
 

@@ -4,20 +4,25 @@ down, edits, pins and the end shown live, catching up after a cut over each tran
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser import (  # noqa: F401  (the `browser` fixture)
+from tests.browser import (  # noqa: F401  (fixtures)
     assert_accessible,
     browser_fixture,
+    new_page_fixture,
     save_screenshot,
     watch,
 )
 from tests.live.readers import post
 from tests.support import LiveServer
+
+# Among the longest modules: started first, so parallel workers finish together.
+pytestmark = pytest.mark.slow
 
 DEADLINE_MS = 20_000
 # The page cannot reach the live WebSocket: it is sent to a port where nothing listens, as a
@@ -43,8 +48,10 @@ def entry_ids(page: Page) -> list[int]:
     ]
 
 
-def open_story(browser: Browser, server: LiveServer, slug: str, **context: object) -> Page:
-    page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
+def open_story(
+    new_page: Callable[..., Page], server: LiveServer, slug: str, **options: Any
+) -> Page:
+    page = new_page(**options)
     page.goto(f"{server.url}/stories/{slug}")
     return page
 
@@ -67,10 +74,10 @@ def long_story(editor: httpx.Client, live_story: dict) -> Iterator[dict]:
 
 
 def test_a_reader_who_scrolled_down_is_not_moved_and_gets_a_new_updates_button(
-    server: LiveServer, editor: httpx.Client, long_story: dict, browser: Browser
+    server: LiveServer, editor: httpx.Client, long_story: dict, new_page: Callable[..., Page]
 ) -> None:
     slug = long_story["slug"]
-    page = open_story(browser, server, slug, viewport={"width": 390, "height": 844})
+    page = open_story(new_page, server, slug, viewport={"width": 390, "height": 844})
     log = watch(page, server.url)
     wait_live(page)
     page.evaluate(OBSERVE_SHIFTS)
@@ -97,11 +104,11 @@ def test_a_reader_who_scrolled_down_is_not_moved_and_gets_a_new_updates_button(
 
 
 def test_a_reader_at_the_top_sees_edits_pins_retractions_and_the_end_live(
-    server: LiveServer, editor: httpx.Client, live_story: dict, browser: Browser
+    server: LiveServer, editor: httpx.Client, live_story: dict, new_page: Callable[..., Page]
 ) -> None:
     slug = live_story["slug"]
     first = post(editor, slug, "The bridge is open.")
-    page = open_story(browser, server, slug, viewport={"width": 1366, "height": 900})
+    page = open_story(new_page, server, slug, viewport={"width": 1366, "height": 900})
     wait_live(page)
     page.evaluate("window.__notReloaded = true")
     url = f"/api/stories/{slug}/entries/{first['id']}"
@@ -139,15 +146,18 @@ def test_a_reader_at_the_top_sees_edits_pins_retractions_and_the_end_live(
 
 @pytest.mark.parametrize("blocked", ["nothing", "websockets", "websockets and events"])
 def test_after_a_cut_the_page_shows_each_missed_entry_once_in_order(
-    server: LiveServer, editor: httpx.Client, live_story: dict, browser: Browser, blocked: str
+    server: LiveServer,
+    editor: httpx.Client,
+    live_story: dict,
+    new_page: Callable[..., Page],
+    blocked: str,
 ) -> None:
     slug = live_story["slug"]
-    context = browser.new_context()
+    page = new_page()
     if blocked != "nothing":
-        context.add_init_script(BLOCK_WEBSOCKETS)
+        page.context.add_init_script(BLOCK_WEBSOCKETS)
     if blocked == "websockets and events":
-        context.route("**/stream?*", lambda route: route.abort())
-    page = context.new_page()
+        page.context.route("**/stream?*", lambda route: route.abort())
     page.goto(f"{server.url}/stories/{slug}")
     wait_live(page)
     first = post(editor, slug, "Before the cut")
@@ -165,15 +175,14 @@ def test_after_a_cut_the_page_shows_each_missed_entry_once_in_order(
     assert entry_ids(page) == [last["id"], *reversed(missed), first["id"]]
     seq = editor.get(f"/api/stories/{slug}").json()["seq"]
     assert page.locator("article.story").get_attribute("data-seq") == str(seq)
-    context.close()
 
 
 def test_with_javascript_off_the_story_and_its_older_pages_are_readable(
-    server: LiveServer, editor: httpx.Client, live_story: dict, browser: Browser
+    server: LiveServer, editor: httpx.Client, live_story: dict, new_page: Callable[..., Page]
 ) -> None:
     slug = live_story["slug"]
     ids = [post(editor, slug, f"Entry {n}")["id"] for n in range(55)]
-    page = browser.new_context(java_script_enabled=False).new_page()
+    page = new_page(java_script_enabled=False)
     page.goto(f"{server.url}/stories/{slug}")
     assert entry_ids(page) == list(reversed(ids))[:50]
     page.get_by_role("link", name="Load older updates").click()
@@ -182,11 +191,11 @@ def test_with_javascript_off_the_story_and_its_older_pages_are_readable(
 
 
 def test_load_older_appends_without_losing_the_live_connection(
-    server: LiveServer, editor: httpx.Client, live_story: dict, browser: Browser
+    server: LiveServer, editor: httpx.Client, live_story: dict, new_page: Callable[..., Page]
 ) -> None:
     slug = live_story["slug"]
     ids = [post(editor, slug, f"Entry {n}")["id"] for n in range(55)]
-    page = open_story(browser, server, slug)
+    page = open_story(new_page, server, slug)
     wait_live(page)
     page.get_by_role("link", name="Load older updates").click()
     expect(page.locator(f"#entry-{ids[0]}")).to_be_visible(timeout=DEADLINE_MS)
@@ -199,7 +208,7 @@ def test_load_older_appends_without_losing_the_live_connection(
 
 
 def test_screenshots_of_the_story_wide_phone_and_dark(
-    server: LiveServer, long_story: dict, browser: Browser
+    server: LiveServer, long_story: dict, new_page: Callable[..., Page]
 ) -> None:
     slug = long_story["slug"]
     for name, context in (
@@ -207,18 +216,18 @@ def test_screenshots_of_the_story_wide_phone_and_dark(
         ("reader-phone", {"viewport": {"width": 390, "height": 844}}),
         ("reader-dark", {"viewport": {"width": 1366, "height": 900}, "color_scheme": "dark"}),
     ):
-        page = open_story(browser, server, slug, **context)
+        page = open_story(new_page, server, slug, **context)
         wait_live(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= context["viewport"]["width"]  # type: ignore[index]
         save_screenshot(page, name, full_page=False)
 
 
 def test_story_and_front_pages_pass_axe_and_arrivals_at_the_top_are_measured(
-    server: LiveServer, editor: httpx.Client, long_story: dict, browser: Browser
+    server: LiveServer, editor: httpx.Client, long_story: dict, new_page: Callable[..., Page]
 ) -> None:
     slug = long_story["slug"]
     for scheme in ("light", "dark"):
-        page = open_story(browser, server, slug, color_scheme=scheme)
+        page = open_story(new_page, server, slug, color_scheme=scheme)
         wait_live(page)
         assert_accessible(page, f"story page ({scheme})")
     page.evaluate(OBSERVE_SHIFTS)
