@@ -125,3 +125,20 @@ def test_the_story_page_with_50_entries_weighs_under_60_kb_compressed(
     total = sum(sizes.values())
     print(f"story page, 50 entries, gzip: {sizes} total {total} bytes")
     assert total < BUDGET_BYTES, sizes
+
+
+def test_the_json_reads_revalidate_to_304_and_change_with_the_story(
+    client: httpx.Client, editor: httpx.Client, live_story: dict
+) -> None:
+    slug = live_story["slug"]
+    for url in ("/api/stories", f"/api/stories/{slug}", f"/api/stories/{slug}/entries"):
+        first = client.get(url)
+        assert first.headers["cache-control"] == "public, max-age=5, stale-while-revalidate=30"
+        again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"", url
+    signed_in = editor.get(f"/api/stories/{slug}/entries")
+    assert signed_in.headers["cache-control"] == "private, no-cache"
+    etag = client.get(f"/api/stories/{slug}/entries").headers["etag"]
+    post(editor, slug, "News")
+    changed = client.get(f"/api/stories/{slug}/entries", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["items"][0]["body"] == "News"

@@ -23,6 +23,7 @@ from liveblog.web.api.common import (
     read_json,
 )
 from liveblog.web.auth import optional_user, required_user
+from liveblog.web.http_cache import cached_json
 from liveblog.web.services import services
 
 
@@ -38,7 +39,7 @@ async def list_entries(request: Request) -> Response:
         )
     items = [entry_json(entry) for entry in rows[:limit]]
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    return json_response({"items": items, "next": next_cursor})
+    return cached_json(request, {"items": items, "next": next_cursor}, user is None)
 
 
 async def create_entry(request: Request) -> Response:
@@ -112,7 +113,9 @@ OPERATIONS = (
         "List a story's entries",
         EntryList,
         params=(params.SLUG, params.LIMIT, params.BEFORE),
-        errors=(401, 404, 422),
+        errors=(304, 401, 404, 422),
+        headers=(params.IF_NONE_MATCH,),
+        response_headers=(params.ETAG, params.CACHE_CONTROL),
     ),
     Operation(
         "POST",

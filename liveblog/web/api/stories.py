@@ -20,6 +20,7 @@ from liveblog.web.api.common import (
     read_json,
 )
 from liveblog.web.auth import optional_user, required_user
+from liveblog.web.http_cache import cached_json
 from liveblog.web.services import services
 
 
@@ -35,7 +36,7 @@ async def list_stories(request: Request) -> Response:
     hub = services(request).hub
     items = [story_json(story, hub.readers(story.id)) for story in rows[:limit]]
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    return json_response({"items": items, "next": next_cursor})
+    return cached_json(request, {"items": items, "next": next_cursor}, user is None)
 
 
 async def create_story(request: Request) -> Response:
@@ -55,7 +56,8 @@ async def get_story(request: Request) -> Response:
     user = await optional_user(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
-    return json_response(story_json(story, services(request).hub.readers(story.id)))
+    body = story_json(story, services(request).hub.readers(story.id))
+    return cached_json(request, body, user is None)
 
 
 async def patch_story(request: Request) -> Response:
@@ -74,7 +76,9 @@ OPERATIONS = (
         "List stories",
         StoryList,
         params=(params.LIMIT, params.BEFORE),
-        errors=(401, 422),
+        errors=(304, 401, 422),
+        headers=(params.IF_NONE_MATCH,),
+        response_headers=(params.ETAG, params.CACHE_CONTROL),
     ),
     Operation(
         "POST",
@@ -95,7 +99,9 @@ OPERATIONS = (
         "Read a story",
         StoryOut,
         params=(params.SLUG,),
-        errors=(401, 404),
+        errors=(304, 401, 404),
+        headers=(params.IF_NONE_MATCH,),
+        response_headers=(params.ETAG, params.CACHE_CONTROL),
     ),
     Operation(
         "PATCH",
