@@ -31,12 +31,19 @@ def validator_headers(etag: str, changed: datetime, cache: str = PUBLIC_CACHE) -
 
 def not_modified(request: Request, etag: str, changed: datetime) -> bool:
     """True when the client's copy is current; If-None-Match wins over If-Modified-Since."""
-    tags = request.headers.get("if-none-match")
-    if tags is not None:
-        offered = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
+    offered = offered_etags(request)
+    if offered is not None:
         return etag in offered or "*" in offered
     since = _http_date(request.headers.get("if-modified-since"))
     return since is not None and changed.replace(microsecond=0) <= since
+
+
+def offered_etags(request: Request) -> set[str] | None:
+    """The ETags of If-None-Match (weak ones compared as strong), None without the header."""
+    tags = request.headers.get("if-none-match")
+    if tags is None:
+        return None
+    return {tag.strip().removeprefix("W/") for tag in tags.split(",")}
 
 
 def answer_304(headers: dict[str, str]) -> Response:
@@ -54,8 +61,11 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-# The JSON reads readers and embeds poll: short-lived, so an answer is at most seconds old.
-READ_CACHE = "public, max-age=5, stale-while-revalidate=30"
+# Pages and the JSON reads readers poll: an answer at most seconds old, and a CDN serves the
+# stale copy while it revalidates, so a spike reaches the server as one request per interval.
+SHORT_PUBLIC = "public, max-age=5, stale-while-revalidate=30"
+# A signed-in user's answer may hold what readers do not see: never shared, always revalidated.
+PRIVATE = "private, no-cache"
 
 
 def cached_json(request: Request, body: object, public: bool) -> Response:
@@ -63,10 +73,9 @@ def cached_json(request: Request, body: object, public: bool) -> Response:
     Signed-in users' answers (drafts included) are private and always revalidated."""
     response = JSONResponse(body)
     etag = etag_of(response.body)
-    headers = {"ETag": etag, "Cache-Control": READ_CACHE if public else "private, no-cache"}
+    headers = {"ETag": etag, "Cache-Control": SHORT_PUBLIC if public else PRIVATE}
     headers["Vary"] = "Authorization, Cookie"
-    offered = request.headers.get("if-none-match", "")
-    if etag in (tag.strip().removeprefix("W/") for tag in offered.split(",")):
+    if etag in (offered_etags(request) or ()):
         return answer_304(headers)
     response.headers.update(headers)
     return response

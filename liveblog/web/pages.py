@@ -14,17 +14,19 @@ from liveblog.stories.serialize import entry_json, story_json
 from liveblog.stories.visibility import visible_entry, visible_story
 from liveblog.web.api.common import int_query, path_id
 from liveblog.web.auth import optional_user
-from liveblog.web.http_cache import answer_304, etag_of, not_modified, validator_headers
+from liveblog.web.http_cache import (
+    PRIVATE,
+    SHORT_PUBLIC,
+    answer_304,
+    etag_of,
+    not_modified,
+    validator_headers,
+)
 from liveblog.web.public_urls import site_url
 from liveblog.web.services import services
 from liveblog.web.story_meta import json_ld
 
 PAGE_ENTRIES = 50
-# Readers may see a page a few seconds old; a CDN serves the stale copy while it revalidates,
-# so a spike of readers reaches the server as about one request per interval.
-PUBLIC_PAGE = "public, max-age=5, stale-while-revalidate=30"
-# A signed-in user's page may show what readers do not: never shared, always revalidated.
-PRIVATE_PAGE = "private, no-cache"
 # Part of every page's ETag: bump it when the pages' markup changes.
 MARKUP_VERSION = 2
 KEY_EVENTS = 30
@@ -105,7 +107,7 @@ async def _validators(  # type: ignore[no-untyped-def]
 
 
 def _headers(etag: str, changed, user: User | None) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    cache = PUBLIC_PAGE if user is None else PRIVATE_PAGE
+    cache = SHORT_PUBLIC if user is None else PRIVATE
     return {**validator_headers(etag, changed, cache), "Vary": "Cookie"}
 
 
