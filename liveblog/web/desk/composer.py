@@ -11,7 +11,7 @@ from liveblog.db import desk_reads
 from liveblog.render.markdown import render_markdown
 from liveblog.schemas import EntryCreate
 from liveblog.stories.idempotency import IdempotentRequest
-from liveblog.stories.lookup import entry_in_story, story_by_slug
+from liveblog.stories.lookup import story_by_slug
 from liveblog.web.desk.common import (
     checked,
     desk_user,
@@ -21,6 +21,7 @@ from liveblog.web.desk.common import (
     text,
     validated,
 )
+from liveblog.web.desk.entries import render_entry
 from liveblog.web.desk.stories import STATUS_ACTIONS
 from liveblog.web.services import services
 
@@ -65,10 +66,8 @@ async def create_entry(request: Request) -> Response:
         data.model_dump_json().encode(),
     )
     answer = await services(request).writer.create_entry(user, slug, data, idempotent)
-    async with services(request).db.reading() as session:
-        story = await story_by_slug(session, slug)
-        entry = await entry_in_story(session, story, int(answer.body["id"]))  # type: ignore[call-overload]
-    return render_desk(request, "desk/_entry.html", user, story=story, entry=entry, status=201)
+    entry_id = int(answer.body["id"])  # type: ignore[call-overload]
+    return await render_entry(request, user, slug, entry_id, status=201)
 
 
 def entry_markdown(form: FormData) -> str:

@@ -135,9 +135,23 @@ def _writer(request: Request):  # type: ignore[no-untyped-def]
 async def _render(
     request: Request, user: User, template: str, status: int = 200, **context: object
 ) -> Response:
+    slug, entry_id = _ids(request)
+    return await render_entry(request, user, slug, entry_id, template, status, **context)
+
+
+async def render_entry(
+    request: Request,
+    user: User,
+    slug: str,
+    entry_id: int,
+    template: str = "desk/_entry.html",
+    status: int = 200,
+    **context: object,
+) -> Response:
+    """An entry as it is now, rendered with a desk template (its stream item by default)."""
     async with services(request).db.reading() as session:
-        story = await story_by_slug(session, request.path_params["slug"])
-        entry = await entry_in_story(session, story, path_id(request, "entry_id"))
+        story = await story_by_slug(session, slug)
+        entry = await entry_in_story(session, story, entry_id)
     return render_desk(request, template, user, status, story=story, entry=entry, **context)
 
 
