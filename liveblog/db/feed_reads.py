@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liveblog.db.models import Entry, Story, StoryEvent
+from liveblog.db.models import Entry, StoredEvent, Story
 
 
 async def feed_entries(session: AsyncSession, story: Story, limit: int) -> Sequence[Entry]:
@@ -24,10 +24,10 @@ async def feed_entries(session: AsyncSession, story: Story, limit: int) -> Seque
 
 async def public_stories(session: AsyncSession, limit: int) -> Sequence[tuple[Story, datetime]]:
     """Live and ended stories, newest first, each with the time of its latest event."""
-    last_event = StoryEvent.created_at
+    last_event = StoredEvent.created_at
     query = (
         select(Story, last_event)
-        .outerjoin(StoryEvent, (StoryEvent.story_id == Story.id) & (StoryEvent.seq == Story.seq))
+        .outerjoin(StoredEvent, (StoredEvent.story_id == Story.id) & (StoredEvent.seq == Story.seq))
         .where(Story.status.in_(("live", "ended")))
         .order_by(Story.id.desc())
         .limit(limit)

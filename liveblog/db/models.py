@@ -140,7 +140,7 @@ class EntryRevision(Base):
     fields: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
-class StoryEvent(Base):
+class StoredEvent(Base):
     """A change readers see, numbered per story. `data` is the entry or story as it became."""
 
     __tablename__ = "story_events"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liveblog.db.models import Entry, Story, StoryEvent
+from liveblog.db.models import Entry, StoredEvent, Story
 
 
 async def list_stories(
@@ -69,12 +69,12 @@ async def key_events(session: AsyncSession, story: Story, limit: int) -> Sequenc
 
 async def events_after(
     session: AsyncSession, story_id: int, after: int, limit: int
-) -> Sequence[StoryEvent]:
+) -> Sequence[StoredEvent]:
     """A story's events with seq > after, in seq order."""
     query = (
-        select(StoryEvent)
-        .where(StoryEvent.story_id == story_id, StoryEvent.seq > after)
-        .order_by(StoryEvent.seq)
+        select(StoredEvent)
+        .where(StoredEvent.story_id == story_id, StoredEvent.seq > after)
+        .order_by(StoredEvent.seq)
         .limit(limit)
     )
     return (await session.scalars(query)).all()
@@ -124,9 +124,9 @@ async def latest_entries(session: AsyncSession, story_ids: Sequence[int]) -> dic
 async def last_change(session: AsyncSession, story: Story) -> datetime:
     """When readers last saw the story change: its newest event, or its last edit."""
     newest = await session.scalar(
-        select(StoryEvent.created_at)
-        .where(StoryEvent.story_id == story.id)
-        .order_by(StoryEvent.seq.desc())
+        select(StoredEvent.created_at)
+        .where(StoredEvent.story_id == story.id)
+        .order_by(StoredEvent.seq.desc())
         .limit(1)
     )
     return max(newest, story.updated_at) if newest is not None else story.updated_at

@@ -119,7 +119,7 @@ class Hub:
         if not channel.subscribers and not channel.fetching:
             del self._channels[story_id]
 
-    async def replay(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
+    async def frames_between(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
         """Frames with after < seq <= upto: from the recent cache when it covers them."""
         if upto <= after:
             return []

@@ -19,7 +19,7 @@ async def replay(hub: Hub, story: StoryRef, subscriber: Subscriber, upto: int) -
     if after > story.seq or upto - after > REPLAY_LIMIT:
         raise Reload
     frames = await in_order(
-        hub, story, subscriber, await hub.replay(story.id, story.slug, after, upto)
+        hub, story, subscriber, await hub.frames_between(story.id, story.slug, after, upto)
     )
     if story.status == "ended" and subscriber.sent_seq >= story.seq:
         subscriber.close(CloseCode.ENDED)
@@ -37,7 +37,9 @@ async def in_order(
         if frame.seq <= subscriber.sent_seq:
             continue
         if frame.seq > subscriber.sent_seq + 1:
-            missed = await hub.replay(story.id, story.slug, subscriber.sent_seq, frame.seq - 1)
+            missed = await hub.frames_between(
+                story.id, story.slug, subscriber.sent_seq, frame.seq - 1
+            )
             if not missed or missed[0].seq != subscriber.sent_seq + 1:
                 raise Reload  # the log no longer holds them
             ready += missed

@@ -61,11 +61,11 @@ if WebSocketsSansIOProtocol is not None:
 
     class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         """uvicorn's sans-I/O protocol, offering a DirectWriter to the app, and lighter to
-        keep open for hours: a small mailbox for a queue, and no handshake kept after use."""
+        keep open for hours: a lean receive queue, and no handshake kept after use."""
 
         def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
             super().__init__(*args, **kwargs)
-            self.queue = Mailbox()  # type: ignore[assignment]
+            self.queue = LeanReceiveQueue()  # type: ignore[assignment]
 
         def handle_connect(self, event):  # type: ignore[no-untyped-def]
             super().handle_connect(event)
@@ -79,7 +79,7 @@ if WebSocketsSansIOProtocol is not None:
                 self.request = self.response = None  # type: ignore[assignment]
 
 
-class Mailbox:
+class LeanReceiveQueue:
     """The part of asyncio.Queue that uvicorn's protocol uses (put_nowait, get, empty),
     without a Queue's locks and deques: one of these per open socket adds up."""
 

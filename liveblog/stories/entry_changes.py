@@ -19,13 +19,13 @@ from liveblog.stories.permissions import require_entry_editor
 from liveblog.stories.sequence import append_event
 from liveblog.stories.versions import require_match
 
-Change = tuple[Entry, int | None]
+ChangedEntry = tuple[Entry, int | None]
 _REVISED_FIELDS = ("title", "body", "shown_at", "pinned", "key_event", "headline", "draft")
 
 
 async def create_entry(
     session: AsyncSession, user: User, story: Story, data: EntryCreate
-) -> Change:
+) -> ChangedEntry:
     """Add an entry; a published one (not a draft) appends entry.published."""
     if story.status == "ended":
         raise Conflict(f"story {story.slug!r} has ended; reopen it to post")
@@ -65,7 +65,7 @@ async def edit_entry(
     entry: Entry,
     data: EntryPatch,
     if_match: str | None = None,
-) -> Change:
+) -> ChangedEntry:
     """Apply the fields given; the event kind says what readers should do with it."""
     require_entry_editor(user, entry)
     require_match(if_match, entry)
@@ -95,7 +95,7 @@ async def retract_entry(
     entry: Entry,
     reason: str,
     if_match: str | None = None,
-) -> Change:
+) -> ChangedEntry:
     """Withdraw an entry; it stays in the story, marked retracted with the reason."""
     require_entry_editor(user, entry)
     require_match(if_match, entry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from liveblog.db.models import StoryEvent as StoredEvent
+from liveblog.db.models import StoredEvent
 from liveblog.stories.serialize import iso
 
 

@@ -7,13 +7,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from liveblog.db.models import Entry, Story, StoryEvent, utcnow
-from liveblog.stories.events import StoryEvent as Kind
+from liveblog.db.models import Entry, StoredEvent, Story, utcnow
+from liveblog.stories.events import StoryEvent
 from liveblog.stories.serialize import entry_json, story_json
 
 
 async def append_event(
-    session: AsyncSession, story: Story, kind: type[Kind], entry: Entry | None = None
+    session: AsyncSession, story: Story, kind: type[StoryEvent], entry: Entry | None = None
 ) -> int:
     """Take the story's next seq (a row lock on PostgreSQL) and store the event under it."""
     await session.flush()
@@ -28,7 +28,7 @@ async def append_event(
     set_committed_value(story, "seq", seq)
     data = entry_json(entry) if entry is not None else story_json(story)
     session.add(
-        StoryEvent(
+        StoredEvent(
             story_id=story.id,
             seq=seq,
             type=kind.type,

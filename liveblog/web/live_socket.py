@@ -68,14 +68,14 @@ async def serve_reader(
         await _close(send, code, error.message[:120])
         return
     direct: DirectWriter | None = scope["extensions"].get(EXTENSION)
-    inbox = Inbox(receive, direct)
-    subscriber = Subscriber(after, fmt, notify=inbox.wake)
+    messages = ReaderMessages(receive, direct)
+    subscriber = Subscriber(after, fmt, notify=messages.wake)
     upto = services.hub.subscribe(story, subscriber)
     try:
-        await _stream(services.hub, story, subscriber, upto, inbox, direct, send)
+        await _stream(services.hub, story, subscriber, upto, messages, direct, send)
     finally:
         services.hub.unsubscribe(story.id, subscriber)
-        inbox.close()
+        messages.close()
 
 
 async def _stream(
@@ -83,7 +83,7 @@ async def _stream(
     story: StoryRef,
     subscriber: Subscriber,
     upto: int,
-    inbox: Inbox,
+    messages: ReaderMessages,
     direct: DirectWriter | None,
     send: Send,
 ) -> None:
@@ -96,7 +96,7 @@ async def _stream(
                 await _close(send, code, _REASONS.get(code, ""))
                 return
             subscriber.go_direct(direct)
-            message = await inbox.get()
+            message = await messages.get()
             if message["type"] == "websocket.disconnect":
                 return
             frames = await in_order(hub, story, subscriber, subscriber.take())
@@ -119,7 +119,7 @@ async def _close(send: Send, code: int, reason: str) -> None:
         await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
-class Inbox:
+class ReaderMessages:
     """The socket's one place to wait: for what the reader sends, and for the hub's wake-ups.
 
     Under `liveblog serve` the wake-ups go into the server's own receive queue, so waiting
