@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from liveblog.db.query_count import count_queries
 
 
 @dataclass
@@ -32,6 +35,9 @@ class Metrics:
             "Readers asked to reconnect because their backlog was full",
             registry=r,
         )
+        self.db_queries = Counter(
+            "liveblog_db_queries", "SQL statements sent to the database", registry=r
+        )
 
         self.fanout_seconds = Histogram(
             "liveblog_fanout_seconds",
@@ -39,6 +45,10 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+
+    def count_database_queries(self, engine: AsyncEngine) -> None:
+        """Count every statement the engine executes in liveblog_db_queries_total."""
+        count_queries(engine, self.db_queries)
 
     def count_bus_reconnects(self, reconnects: Callable[[], int]) -> None:
         """Export the bus's reconnect count, read whenever /metrics is scraped."""
