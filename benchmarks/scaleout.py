@@ -18,8 +18,8 @@ reader's receipt, p50/p99 over the K entries. Then W concurrent writers post for
 round-robin through every process, with the readers still connected: entries/s, POST
 latency, and whether every reader got every entry of both phases.
 
-The load client is benchmarks/loadclient.py (through fanout.py's `Clients`); servers and
-user/token creation are fanout.py's `Ours`. Nothing is pinned with `taskset`: several workers
+The load client is benchmarks/loadclient.py (through bench/clients.py); servers and
+user/token creation are bench/ours.py. Nothing is pinned with `taskset`: several workers
 on a small machine share its cores with each other and with the load client. `--quick`
 (N=200, 5 entries, 3 s of writers) is what the test runs; it exits non-zero if any reader
 missed an entry."""
@@ -31,7 +31,6 @@ import asyncio
 import itertools
 import json
 import math
-import os
 import secrets
 import sys
 import tempfile
@@ -41,27 +40,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
-from fanout import (
-    UPDATES,
-    Clients,
-    Ours,
-    Pinning,
-    latency_summary,
-    log,
-    machine,
-    ms,
-    num,
-    percentile,
-    publish_spaced,
-)
+from bench.clients import Clients
+from bench.host import Pinning, log, machine
+from bench.ours import Ours
+from bench.postgres import REDIS_URL, fresh_database
+from bench.report import ms, num
+from bench.stats import latency_summary, percentile
+from bench.targets import publish_spaced, write_concurrently
 from loadclient import raise_fd_limit
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "LIVEBLOG_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("LIVEBLOG_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 UNPINNED = Pinning([], None, "unpinned: servers and load client share every core (no taskset)")
 
 
@@ -95,19 +82,14 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 
 class Worker(Ours):
-    """One `liveblog serve` of a cluster: fanout.py's Ours with the cluster's settings. The
-    first (the lead) makes the editor, the token and the story; the others share them."""
+    """One `liveblog serve` of a cluster: Ours with the cluster's settings. The first (the
+    lead) makes the editor, the token and the story; the others share them."""
 
     def __init__(self, workdir: Path, settings: dict[str, str], index: int) -> None:
         workdir.mkdir()
-        super().__init__(UNPINNED, workdir)
-        self.settings = settings
+        super().__init__(UNPINNED, workdir, settings)
         self.name = f"worker{index}"
         self.lead: Worker | None = None
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBLOG_")}
-        return {**env, **self.settings}
 
     async def prepare(self) -> None:
         if self.lead is None:
@@ -127,14 +109,6 @@ class RoundRobin:
 
     async def publish(self, update: int) -> int:
         return await next(self._next).publish(update)
-
-
-async def _admin_sql(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 # ---------------------------------------------------------------- one setup
@@ -175,24 +149,9 @@ async def measure(label: str, processes: list[Ours], plan: Plan) -> dict[str, An
         fan = clients.collect("normal", list(sent))
 
         log(f"{label}: throughput, {plan.writers} writers for {plan.throughput_seconds:g}s")
-        burst: dict[int, int] = {}
-        latencies: list[float] = []
-        post_errors: list[str] = []
-        deadline = time.monotonic() + plan.throughput_seconds
-
-        async def write() -> None:
-            while time.monotonic() < deadline:
-                update = UPDATES.next()
-                try:
-                    at = await writer.publish(update)
-                except (RuntimeError, httpx.HTTPError) as error:
-                    post_errors.append(str(error)[:200])
-                    continue
-                latencies.append((time.time_ns() - at) / 1e6)
-                burst[update] = at
-
         started = time.monotonic()
-        await asyncio.gather(*(write() for _ in range(plan.writers)))
+        written = await write_concurrently(writer, plan.writers, plan.throughput_seconds)
+        burst, latencies, post_errors = written.sent, written.latencies, written.errors
         elapsed = time.monotonic() - started
         burst_delivered = await clients.wait_delivered("normal", list(burst), plan.drain_timeout)
         drain_seconds = time.monotonic() - started - elapsed
@@ -255,11 +214,9 @@ async def sqlite_setup(workdir: Path, plan: Plan) -> dict[str, Any]:
 
 
 async def cluster_setup(workdir: Path, count: int, plan: Plan) -> dict[str, Any]:
-    database = f"liveblog_bench_{secrets.token_hex(6)}"
-    await _admin_sql(f'CREATE DATABASE "{database}"')
-    try:
+    async with fresh_database() as database_url:
         settings = {
-            "LIVEBLOG_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}",
+            "LIVEBLOG_DATABASE_URL": database_url,
             "LIVEBLOG_BUS_URL": REDIS_URL,
             "LIVEBLOG_SECRET_KEY": secrets.token_urlsafe(32),
         }
@@ -267,11 +224,9 @@ async def cluster_setup(workdir: Path, count: int, plan: Plan) -> dict[str, Any]
         for worker in workers[1:]:
             worker.lead = workers[0]
         label = f"{count} workers, PG+Redis"
-        log(f"{label}: making an editor and a token with the CLI (database {database})")
+        log(f"{label}: making an editor and a token with the CLI ({database_url})")
         workers[0].make_editor()  # also applies the migrations, once, before any server starts
         return await measure(label, workers, plan)  # type: ignore[arg-type]
-    finally:
-        await _admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 # ---------------------------------------------------------------- report

@@ -1,0 +1,1 @@
+"""The benchmark scenarios of benchmarks/fanout.py, one module each."""

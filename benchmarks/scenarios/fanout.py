@@ -1,0 +1,172 @@
+"""Fan-out: N readers of one server (WebSocket or server-sent events), K updates; latency to
+the last reader, CPU and memory per update."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from bench.clients import Clients
+from bench.host import Pinning, cpu_seconds, log, rss_bytes
+from bench.report import ms, num, ratio, share
+from bench.stats import latency_summary
+from bench.targets import Target, publish_spaced
+
+from scenarios.plan import Plan
+
+
+async def fanout(
+    target: Target, readers: int, plan: Plan, pin: Pinning, kind: str = "ws"
+) -> dict[str, Any]:
+    """N readers of one server, K updates: latency to the last reader, CPU, memory."""
+    label = f"{target.name} {kind} N={readers:,}"
+    log(f"{label}: starting")
+    await target.start()
+    clients: Clients | None = None
+    try:
+        await target.warm_up()
+        pid = target.stats_pid
+        path = target.ws_path() if kind == "ws" else target.sse_path()
+        rss_before = rss_bytes(pid)
+        clients = Clients.for_readers(readers, pin.client_cpu)
+        connected = clients.connect(kind, target.port, path, readers)
+        failed = connected["failed"]
+        log(
+            f"{label}: {connected['ok']:,} readers connected in {connected['seconds']:.1f}s"
+            + (f", {failed} failed: {connected['errors']}" if failed else "")
+        )
+        await asyncio.sleep(plan.settle)
+        rss_after = rss_bytes(pid)
+        server_cpu, client_cpu = cpu_seconds(pid), clients.cpu()
+        started = time.monotonic()
+        sent = await publish_spaced(target, plan.updates, plan.interval)
+        delivered = await clients.wait_delivered("normal", list(sent), plan.drain_timeout)
+        elapsed = time.monotonic() - started
+        server_cpu = cpu_seconds(pid) - server_cpu
+        client_cpu = clients.cpu() - client_cpu
+        result = clients.collect("normal", list(sent))
+        extra = await target.extra_stats()
+    finally:
+        if clients is not None:
+            clients.close()
+        await target.stop()
+    summary = latency_summary(sent, result)
+    complete = result["complete"] == readers and delivered and result["dups"] == 0
+    row = {
+        "server": target.name,
+        "transport": kind,
+        "readers": readers,
+        "connected": connected["ok"],
+        "connect_failed": connected["failed"],
+        "connect_seconds": round(connected["seconds"], 2),
+        "updates": len(sent),
+        **summary,
+        "deliveries_per_s": readers / (summary["last_p50_ms"] / 1000)
+        if summary["last_p50_ms"] > 0
+        else math.nan,
+        "server_cpu_ms_per_update": server_cpu * 1000 / len(sent),
+        "client_cpu_ms_per_update": client_cpu * 1000 / len(sent),
+        "server_cpu_share": server_cpu / elapsed,
+        "client_cpu_share": client_cpu / elapsed,
+        "rss_before_mib": rss_before / 2**20,
+        "rss_after_mib": rss_after / 2**20,
+        "kib_per_reader": (rss_after - rss_before) / 1024 / max(1, connected["ok"]),
+        "frame_bytes": result["frame_bytes"],
+        "readers_complete": result["complete"],
+        "missing_deliveries": result["missing"] + (readers - result["readers"]) * len(sent),
+        "duplicates": result["dups"],
+        "close_codes": result["close_codes"],
+        "every_reader_got_every_update": complete,
+        **extra,
+    }
+    log(
+        f"{label}: last reader p50 {row['last_p50_ms']:.1f} ms, p99 {row['last_p99_ms']:.1f} ms,"
+        f" server CPU {row['server_cpu_ms_per_update']:.1f} ms/update,"
+        f" {row['kib_per_reader']:.1f} KiB/reader, complete={complete}"
+    )
+    return row
+
+
+# ---------------------------------------------------------------- report
+
+
+def fanout_table(rows: list[dict[str, Any]]) -> Iterator[str]:
+    yield (
+        "| server | N | last reader p50 / p99 / max (ms) | deliveries/s | server CPU per update"
+        " (ms) | load-client CPU per update (ms, share of last-reader p50) | KiB per idle reader |"
+        " frame bytes |"
+        " every reader got every update |"
+    )
+    yield "|---|--:|--:|--:|--:|--:|--:|--:|---|"
+    for r in rows:
+        got = (
+            "yes"
+            if r["every_reader_got_every_update"]
+            else (
+                f"**no**: {r['readers_complete']:,}/{r['readers']:,} complete, "
+                f"{r['missing_deliveries']:,} missing"
+            )
+        )
+        yield (
+            f"| {r['server']} | {r['readers']:,} | {ms(r['last_p50_ms'])} / "
+            f"{ms(r['last_p99_ms'])} / {ms(r['last_max_ms'])} | {num(r['deliveries_per_s'], 0)} |"
+            f" {num(r['server_cpu_ms_per_update'])} | {num(r['client_cpu_ms_per_update'])}"
+            f" ({share(r['client_cpu_ms_per_update'], r['last_p50_ms'])}) |"
+            f" {num(r['kib_per_reader'])} | {r['frame_bytes']:,} | {got} |"
+        )
+
+
+def ratio_table(rows: list[dict[str, Any]]) -> Iterator[str]:
+    by = {(r["server"], r["readers"]): r for r in rows}
+    others = [s for s in ("floor", "nchan") if any(k[0] == s for k in by)]
+    yield (
+        "| N | compared with | last reader p50 | last reader p99 | server CPU per update |"
+        " KiB per idle reader |"
+    )
+    yield "|--:|---|--:|--:|--:|--:|"
+    for (server, n), ours in sorted(by.items(), key=lambda kv: kv[0][1]):
+        if server != "ours":
+            continue
+        for other_name in others:
+            other = by.get((other_name, n))
+            if other is None:
+                continue
+            yield (
+                f"| {n:,} | {other_name} | {ratio(ours['last_p50_ms'], other['last_p50_ms'])} |"
+                f" {ratio(ours['last_p99_ms'], other['last_p99_ms'])} |"
+                f" {ratio(ours['server_cpu_ms_per_update'], other['server_cpu_ms_per_update'])} |"
+                f" {ratio(ours['kib_per_reader'], other['kib_per_reader'])} |"
+            )
+
+
+def _compared(rows: list[dict[str, Any]]) -> bool:
+    servers = {r["server"] for r in rows}
+    return "ours" in servers and len(servers) > 1
+
+
+def report_lines(results: dict[str, Any], plan: Plan) -> list[str]:
+    """The WebSocket and server-sent events sections of the report."""
+    lines: list[str] = []
+    ws = [r for r in results["fanout"] if r["transport"] == "ws"]
+    if ws:
+        lines += [
+            f"WebSocket fan-out: {plan.updates} updates of ~1.5 KB, {plan.interval:g} s apart;"
+            " time from the publish call to the **last** reader's receipt (ours: POST, commit"
+            " and render included); deliveries/s = N ÷ last-reader p50. The load client"
+            " runs on its own core; its CPU per update, as a share of the last-reader time, is"
+            " the most of that time the client itself could account for.",
+            "",
+            *fanout_table(ws),
+            "",
+        ]
+        if _compared(ws):
+            lines += ["Ours relative to the others (below 1x is better):", "", *ratio_table(ws), ""]
+    sse = [r for r in results["fanout"] if r["transport"] == "sse"]
+    if sse:
+        lines += ["Server-sent events fan-out, same measures:", "", *fanout_table(sse), ""]
+        if _compared(sse):
+            lines += ["Ours relative to nchan:", "", *ratio_table(sse), ""]
+    return lines
