@@ -159,3 +159,102 @@ def db_upgrade(ctx: click.Context) -> None:
 
     _with_database(_settings(ctx), nothing)
     click.echo("database is up to date")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path())
+@click.pass_context
+@_one_line_errors
+def db_backup(ctx: click.Context, path: str) -> None:
+    """Copy the SQLite database (also while it serves), its media and its secret key into the
+    new folder PATH, a data folder a server can start on. PostgreSQL: use pg_dump."""
+    from pathlib import Path
+
+    from liveblog.backup import back_up_sqlite
+
+    report = back_up_sqlite(_settings(ctx), Path(path))
+    key = ", the secret key" if report.secret_key else ""
+    click.echo(
+        f"backed up {report.database.name} ({report.database_bytes:,} bytes), "
+        f"{report.media_files} media files{key} into {report.folder}"
+    )
+
+
+@main.command("export")
+@click.argument("slug")
+@click.pass_context
+@_one_line_errors
+def export_story(ctx: click.Context, slug: str) -> None:
+    """Write story SLUG, with every entry, revision, event and image, as JSON on standard
+    output (for `liveblog import`)."""
+    import json
+
+    from liveblog.media import open_media_store
+    from liveblog.transfer.exporter import export_story as export
+
+    settings = _settings(ctx)
+
+    async def read(db: Database) -> dict[str, object]:
+        return await export(db, open_media_store(settings, db), slug)
+
+    click.echo(json.dumps(_with_database(settings, read), ensure_ascii=False, indent=1))
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(allow_dash=True))
+@click.pass_context
+@_one_line_errors
+def import_story(ctx: click.Context, file: str) -> None:
+    """Load a story written by `liveblog export` from FILE (- for standard input): new ids, the
+    same seqs, times and words; refused when its slug is taken here."""
+    from pathlib import Path
+
+    from liveblog.media import open_media_store
+    from liveblog.transfer.file_format import read_story_file
+    from liveblog.transfer.importer import import_story as load
+
+    text = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    story_file = read_story_file(text)  # all checked before the database is touched
+    settings = _settings(ctx)
+
+    async def write(db: Database):  # type: ignore[no-untyped-def]
+        return await load(db, open_media_store(settings, db), story_file)
+
+    report = _with_database(settings, write)
+    click.echo(
+        f"imported story {report.slug}: {report.entries} entries, {report.events} events, "
+        f"{report.images} images"
+    )
+    if report.new_users:
+        click.echo(f"new disabled users (authors unknown here): {', '.join(report.new_users)}")
+
+
+@main.command("archive")
+@click.argument("slug")
+@click.argument("folder", metavar="DIR", type=click.Path())
+@click.option(
+    "--public-url",
+    envvar="LIVEBLOG_PUBLIC_URL",
+    help="The site's address (e.g. https://live.example.com): canonical links and feeds keep "
+    "naming the story there. [env: LIVEBLOG_PUBLIC_URL]",
+)
+@click.pass_context
+@_one_line_errors
+def archive_story(ctx: click.Context, slug: str, folder: str, public_url: str | None) -> None:
+    """Write ended story SLUG as static files into the new folder DIR: its pages, entry pages,
+    feeds and images, linked relatively, for any static web server."""
+    import dataclasses
+    from pathlib import Path
+
+    from liveblog.archive.story_archive import archive_story as archive
+
+    settings = _settings(ctx)
+    address = (public_url or settings.public_url or "").rstrip("/")
+    settings = dataclasses.replace(settings, public_url=address)
+    report = asyncio.run(archive(settings, slug, Path(folder)))
+    click.echo(
+        f"archived story {slug}: {report.files} files ({report.entry_pages} entry pages) "
+        f"into {report.folder}"
+    )
+    for target in report.missing:
+        click.echo(f"not archived (no answer from the site): {target}", err=True)
