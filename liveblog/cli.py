@@ -17,7 +17,7 @@ from liveblog.db.engine import Database, open_database
 from liveblog.db.migrate import upgrade_to_head
 from liveblog.db.models import ROLES
 from liveblog.errors import ConfigError, LiveblogError
-from liveblog.settings import Settings, load_settings
+from liveblog.settings import SETTINGS, Setting, Settings, load_settings
 
 T = TypeVar("T")
 log = logging.getLogger("liveblog")
@@ -57,22 +57,48 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
     return asyncio.run(run())
 
 
+def _setting_options(command: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A flag for each setting of SETTINGS that command takes; None when not given, so that
+    load_settings falls back to the variable, then the default, and checks every value."""
+
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
+        for setting in reversed([s for s in SETTINGS if s.option_of == command and not s.secret]):
+            function = _setting_option(setting)(function)
+        return function
+
+    return decorate
+
+
+def _setting_option(setting: Setting) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    help_text = f"{setting.help} [env: {setting.env}; default: {setting.shown}]".replace("`", "")
+    if setting.kind is bool:
+        names = f"{setting.flag}/--no-{setting.flag[2:]}"
+        return click.option(names, setting.name, default=None, help=help_text)
+    metavar = {int: "INTEGER", float: "SECONDS"}.get(setting.kind, "TEXT")
+    if setting.choices:
+        metavar = "|".join(setting.choices)
+    return click.option(setting.flag, setting.name, metavar=metavar, help=help_text)
+
+
 @click.group()
-@click.option("--database-url", envvar="LIVEBLOG_DATABASE_URL", help="Database URL.")
+@_setting_options("main")
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None) -> None:
+def main(ctx: click.Context, **flags: Any) -> None:
     """Liveblog: developing news stories, pushed live to every reader."""
-    ctx.obj = {"database_url": database_url}
+    ctx.obj = flags
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--bus-url", envvar="LIVEBLOG_BUS_URL", help="Bus URL (memory://, redis://…).")
-@click.option("--public-url", envvar="LIVEBLOG_PUBLIC_URL", help="The address readers use.")
-@click.option("--demo", is_flag=True, help="Seed a demo story and keep posting to it.")
-@click.option("--demo-interval", default=5.0, show_default=True, help="Seconds between demo posts.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes sharing the port (more than 1 needs a redis:// or postgresql:// bus).",
+)
+@_setting_options("serve")
 @click.pass_context
 @_one_line_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int, **flags: Any) -> None:

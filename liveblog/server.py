@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import logging
+import dataclasses
+import json
+import logging.config
 import os
+from contextlib import nullcontext
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from liveblog.app import create_app
+from liveblog.demo_poster import demo_in_background
 from liveblog.errors import ConfigError
-from liveblog.live.transport import LiveWebSocketProtocol
-from liveblog.settings import SETTINGS, Settings, load_settings
+from liveblog.live.transport import live_protocol
+from liveblog.log_format import logging_config
+from liveblog.settings import Settings
+from liveblog.web.request_log import RequestLog
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# How the parent hands its settings, resolved once, to the worker processes uvicorn starts.
+WORKER_SETTINGS = "LIVEBLOG_WORKER_SETTINGS"
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
@@ -21,36 +29,41 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         raise ConfigError(
             "several workers need a shared bus: set LIVEBLOG_BUS_URL to redis:// or postgresql://"
         )
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    log_config = logging_config(settings.log_format)
+    logging.config.dictConfig(log_config)
+    logging.captureWarnings(True)  # warnings too come out as log lines, in the same format
     options = {
         "host": host,
         "port": port,
-        "log_config": None,
-        # uvicorn's sans-I/O websockets, letting the hub write frames to sockets directly.
-        "ws": LiveWebSocketProtocol,
+        "log_config": log_config,
+        "access_log": False,  # RequestLog logs each request, with its duration
+        # Letting the hub write frames to sockets directly, when this uvicorn allows it.
+        "ws": live_protocol(),
         "ws_per_message_deflate": False,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_interval,
         "proxy_headers": True,
-        "forwarded_allow_ips": "127.0.0.1",
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_graceful_shutdown": 5,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(serving_app(settings), **options)
         return
-    _export(settings)
-    uvicorn.run("liveblog.server:app_from_environment", factory=True, workers=workers, **options)
+    with demo_in_background(settings) if settings.demo else nullcontext():
+        # Spawned workers inherit the environment; the demo is this process's alone.
+        os.environ[WORKER_SETTINGS] = json.dumps(dataclasses.asdict(settings) | {"demo": False})
+        uvicorn.run(
+            "liveblog.server:app_from_environment", factory=True, workers=workers, **options
+        )
 
 
-def _export(settings: Settings) -> None:
-    """Hand the settings to worker processes through their environment."""
-    for setting in SETTINGS:
-        value = getattr(settings, setting.name)
-        if value is not None:
-            os.environ[setting.env] = str(value)
+def serving_app(settings: Settings) -> ASGIApp:
+    """The app for these settings, each request logged."""
+    return RequestLog(create_app(settings))
 
 
-def app_from_environment():  # type: ignore[no-untyped-def]
-    """The app for a worker process, from the settings its parent exported."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    return create_app(load_settings())
+def app_from_environment() -> ASGIApp:
+    """The app for a worker process, with the settings its parent resolved (uvicorn has
+    applied the parent's logging configuration)."""
+    logging.captureWarnings(True)
+    return serving_app(Settings(**json.loads(os.environ[WORKER_SETTINGS])))

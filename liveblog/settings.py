@@ -3,23 +3,67 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from liveblog.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One documented setting: its field name, environment variable and help text."""
+    """One documented setting: its field name, environment variable, default and help text.
+
+    `option_of` names the command whose flag (`--name-with-dashes`) overrides the variable:
+    `main` (before any command) or `serve`. A secret has no flag, as flags show in `ps`, and
+    stays out of reprs. `shown_default` is how the README words a default that is not a plain
+    value."""
 
     name: str
     env: str
-    default: str | int | bool | None
+    default: str | int | float | bool | None
     help: str
+    option_of: str = "serve"
+    secret: bool = False
+    shown_default: str | None = None
+    choices: tuple[str, ...] = ()
+    check: Callable[[str, str], None] | None = None
+
+    @property
+    def kind(self) -> type:
+        """The Python type of its value: that of the default, text when there is none."""
+        return str if self.default is None else type(self.default)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def shown(self) -> str:
+        """The default in words, as the README and `--help` show it."""
+        if self.shown_default is not None:
+            return self.shown_default
+        if isinstance(self.default, bool):
+            return "`yes`" if self.default else "`no`"
+        if isinstance(self.default, float):
+            return f"`{self.default:g}`"
+        return f"`{self.default}`"
+
+
+def _addresses(label: str, text: str) -> None:
+    """Refuse what uvicorn would silently take for a host name that never matches."""
+    for item in text.split(","):
+        try:
+            if item.strip() != "*":
+                ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{label} must be IP addresses or networks separated by commas, or *, not {text!r}"
+            ) from None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -27,8 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
         "database_url",
         "LIVEBLOG_DATABASE_URL",
         None,
-        "Where the data lives: `sqlite:///path/to/file.db` or `postgresql://user@host/db`. "
-        "Default: `liveblog.db` in the working folder.",
+        "Where the data lives: `sqlite:///path/to/file.db` or `postgresql://user@host/db`.",
+        option_of="main",
+        shown_default="`liveblog.db` in the working folder",
     ),
     Setting(
         "bus_url",
@@ -43,13 +88,17 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Signs desk sessions. Default: generated on first run and kept beside the SQLite "
         "database (or in the working folder) as `liveblog-secret.key`, readable by its owner only.",
+        secret=True,
+        shown_default="generated",
     ),
     Setting(
         "public_url",
         "LIVEBLOG_PUBLIC_URL",
         None,
         "The address readers use, e.g. `https://live.example.com`; used for absolute links, "
-        "feeds, embeds and allowed WebSocket origins. Default: taken from each request.",
+        "feeds, embeds and allowed WebSocket origins. With `https://`, session cookies are sent "
+        "over HTTPS only.",
+        shown_default="from each request",
     ),
     Setting(
         "max_body_bytes",
@@ -65,6 +114,12 @@ SETTINGS: tuple[Setting, ...] = (
         "413, refused while they arrive.",
     ),
     Setting(
+        "db_pool_size",
+        "LIVEBLOG_DB_POOL_SIZE",
+        5,
+        "Database connections each process keeps open (PostgreSQL).",
+    ),
+    Setting(
         "ws_ping_interval",
         "LIVEBLOG_WS_PING_INTERVAL",
         20,
@@ -75,40 +130,66 @@ SETTINGS: tuple[Setting, ...] = (
         "show_readers",
         "LIVEBLOG_SHOW_READERS",
         False,
-        "Show readers how many people are reading a live story (`yes` or `no`).",
+        "Show readers how many people are reading a live story (`yes` or `no`); the desk "
+        "always shows it.",
     ),
     Setting(
-        "db_pool_size",
-        "LIVEBLOG_DB_POOL_SIZE",
-        5,
-        "Database connections each process keeps open (PostgreSQL).",
+        "demo",
+        "LIVEBLOG_DEMO",
+        False,
+        "Seed a demo story (and a first admin when there is none) and keep posting to it "
+        "(`yes` or `no`). With several workers the parent process posts, once.",
+    ),
+    Setting(
+        "demo_interval",
+        "LIVEBLOG_DEMO_INTERVAL",
+        5.0,
+        "Seconds between demo posts.",
+    ),
+    Setting(
+        "metrics_token",
+        "LIVEBLOG_METRICS_TOKEN",
+        None,
+        "Bearer token that `/metrics` (and the details of `/readyz`) require: `Authorization: "
+        "Bearer TOKEN`. Unset: they answer loopback clients only.",
+        secret=True,
+        shown_default="unset",
+    ),
+    Setting(
+        "forwarded_allow_ips",
+        "LIVEBLOG_FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: IP "
+        "addresses or networks separated by commas, or `*` for any. A request through them "
+        "counts as coming from the client they name.",
+        check=_addresses,
+    ),
+    Setting(
+        "log_format",
+        "LIVEBLOG_LOG_FORMAT",
+        "plain",
+        "`plain` lines for people, or `json`: one JSON object per line for log collectors.",
+        choices=("plain", "json"),
     ),
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the application needs to know, read once at start-up and passed in."""
+def _field(setting: Setting) -> Any:
+    return field(default=setting.default, repr=not setting.secret)
 
-    database_url: str
-    bus_url: str = "memory://"
-    secret_key: str = ""
-    public_url: str | None = None
-    max_body_bytes: int = 256 * 1024
-    max_upload_bytes: int = 10 * 1024 * 1024
-    db_pool_size: int = 5
-    ws_ping_interval: int = 20
-    show_readers: bool = False
-    demo: bool = False
-    demo_interval: float = 5.0
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def replace(self, **changes: object) -> Settings:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
+# One field per setting, with its default: the table above is the only declaration.
+Settings = dataclasses.make_dataclass(
+    "Settings",
+    [(s.name, s.kind if s.default is not None else s.kind | None, _field(s)) for s in SETTINGS],
+    frozen=True,
+    namespace={
+        "__doc__": "Everything the application needs to know, read once at start-up and "
+        "passed in: one field per entry of SETTINGS.",
+        "__module__": __name__,
+        "is_sqlite": property(lambda self: self.database_url.startswith("sqlite")),
+    },
+)
 
 
 def load_settings(
@@ -117,35 +198,53 @@ def load_settings(
     """Build Settings from LIVEBLOG_* variables, with non-None flags taking precedence."""
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
-    values: dict[str, object] = {}
-    for setting in SETTINGS:
-        raw = flags.get(setting.name)
-        if raw is None:
-            raw = environ.get(setting.env) or setting.default
-        values[setting.name] = _coerce(setting, raw)
-    extra = {k: v for k, v in flags.items() if k not in values and v is not None}
+    unknown = set(flags) - {s.name for s in SETTINGS}
+    if unknown:
+        raise TypeError(f"no such settings: {', '.join(sorted(unknown))}")
+    values = {setting.name: _value(setting, environ, flags) for setting in SETTINGS}
     values["database_url"] = normalize_database_url(values["database_url"], cwd)
     if not values["secret_key"]:
         values["secret_key"] = _stored_secret_key(_secret_key_folder(values["database_url"], cwd))
-    return Settings(**values, **extra)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
-def _coerce(setting: Setting, raw: object) -> object:
-    if isinstance(setting.default, bool):
-        return _flag(setting, raw)
-    if isinstance(setting.default, int) and raw is not None:
-        try:
-            value = int(raw)  # type: ignore[call-overload]
-        except ValueError:
-            value = 0
-        # Every number setting is a size, a count or an interval: below 1 none makes sense.
-        if value < 1:
-            raise ConfigError(f"{setting.env} must be a whole number above 0, not {raw!r}")
-        return value
-    return raw
+def _value(setting: Setting, environ: Mapping[str, str], flags: Mapping[str, object]) -> object:
+    """The flag if given, else the variable if set and not empty, else the default."""
+    if flags.get(setting.name) is not None:
+        return _coerce(setting, flags[setting.name], setting.flag)
+    if environ.get(setting.env):
+        return _coerce(setting, environ[setting.env], setting.env)
+    return setting.default
 
 
-def _flag(setting: Setting, raw: object) -> bool:
+def _coerce(setting: Setting, raw: object, label: str) -> object:
+    """raw as the setting's type; label (the variable or the flag) names it in errors."""
+    if setting.kind is bool:
+        return _flag(raw, label)
+    if setting.kind in (int, float):
+        return _positive_number(setting.kind, raw, label)
+    text = str(raw)
+    if setting.choices and text not in setting.choices:
+        raise ConfigError(f"{label} must be {' or '.join(setting.choices)}, not {raw!r}")
+    if setting.check is not None:
+        setting.check(label, text)
+    return text
+
+
+def _positive_number(kind: type, raw: object, label: str) -> int | float:
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    # Every number setting is a size, a count or an interval: below 1 (or 0) none makes sense.
+    if kind is int and value < 1:
+        raise ConfigError(f"{label} must be a whole number above 0, not {raw!r}")
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{label} must be a number above 0, not {raw!r}")
+    return value
+
+
+def _flag(raw: object, label: str) -> bool:
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
@@ -153,7 +252,7 @@ def _flag(setting: Setting, raw: object) -> bool:
         return True
     if text in ("0", "no", "false", "off", ""):
         return False
-    raise ConfigError(f"{setting.env} must be yes or no, not {raw!r}")
+    raise ConfigError(f"{label} must be yes or no, not {raw!r}")
 
 
 def normalize_database_url(url: object, cwd: Path) -> str:

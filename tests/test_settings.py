@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import stat
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from liveblog.errors import ConfigError
-from liveblog.settings import SETTINGS, load_settings
+from liveblog.settings import SETTINGS, Setting, Settings, load_settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 KEY_FILE = "liveblog-secret.key"
@@ -108,7 +109,79 @@ def test_database_urls_are_checked_and_given_their_async_driver(tmp_path: Path) 
             url(bad)
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
-    readme = README.read_text()
-    missing = [s.env for s in SETTINGS if not re.search(rf"\b{s.env}\b", readme)]
-    assert missing == [], f"README.md does not mention {', '.join(missing)}"
+def readme_row(setting: Setting) -> str:
+    """The README's configuration table row for a setting."""
+    flag = f"`{setting.flag}`"
+    if setting.kind is bool:
+        flag += f", `--no-{setting.flag[2:]}`"
+    if setting.option_of == "main":
+        flag += " (before the command)"
+    if setting.secret:
+        flag = "none (a secret)"
+    return f"| `{setting.env}` | {flag} | {setting.shown} | {setting.help} |"
+
+
+def test_the_readme_configuration_table_is_the_settings_table() -> None:
+    section = README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `LIVEBLOG_")]
+    expected = [readme_row(setting) for setting in SETTINGS]
+    table = "\n".join(expected)
+    assert rows == expected, f"README.md's configuration table should read:\n{table}"
+
+
+def test_settings_has_one_field_per_setting_with_its_default() -> None:
+    fields = {f.name: f.default for f in dataclasses.fields(Settings)}
+    assert fields == {s.name: s.default for s in SETTINGS}
+    assert "secret_key" not in repr(Settings(secret_key="hush", metrics_token="quiet"))
+    assert "hush" not in repr(Settings(secret_key="hush", metrics_token="quiet"))
+
+
+def load(environ: dict[str, str], tmp_path: Path, **flags: object) -> Settings:
+    return load_settings(environ={"LIVEBLOG_SECRET_KEY": "k", **environ}, cwd=tmp_path, **flags)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("LIVEBLOG_DEMO_INTERVAL", "0.5", ("demo_interval", 0.5)),
+        ("LIVEBLOG_DEMO", "yes", ("demo", True)),
+        ("LIVEBLOG_LOG_FORMAT", "json", ("log_format", "json")),
+        ("LIVEBLOG_METRICS_TOKEN", "t0ken", ("metrics_token", "t0ken")),
+        ("LIVEBLOG_FORWARDED_ALLOW_IPS", "10.0.0.1, 192.168.0.0/16,::1", None),
+        ("LIVEBLOG_FORWARDED_ALLOW_IPS", "*", ("forwarded_allow_ips", "*")),
+    ],
+)
+def test_settings_read_from_the_environment(
+    tmp_path: Path, variable: str, value: str, expected: tuple[str, object] | None
+) -> None:
+    name, wanted = expected or ("forwarded_allow_ips", value)
+    assert getattr(load({variable: value}, tmp_path), name) == wanted
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("LIVEBLOG_DEMO_INTERVAL", "0", "a number above 0"),
+        ("LIVEBLOG_DEMO_INTERVAL", "soon", "a number above 0"),
+        ("LIVEBLOG_DEMO_INTERVAL", "nan", "a number above 0"),
+        ("LIVEBLOG_SHOW_READERS", "maybe", "yes or no"),
+        ("LIVEBLOG_LOG_FORMAT", "xml", "plain or json"),
+        ("LIVEBLOG_FORWARDED_ALLOW_IPS", "proxy.internal", "IP addresses or networks"),
+        ("LIVEBLOG_FORWARDED_ALLOW_IPS", "127.0.0.1,,", "IP addresses or networks"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    tmp_path: Path, variable: str, value: str, words: str
+) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"^{variable} must be {words}.*{re.escape(repr(value))}"
+    ):
+        load({variable: value}, tmp_path)
+
+
+def test_a_bad_flag_is_named_as_a_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--log-format must be plain or json, not 'xml'$"):
+        load({"LIVEBLOG_LOG_FORMAT": "json"}, tmp_path, log_format="xml")
+    with pytest.raises(ConfigError, match=r"^--max-body-bytes must be a whole number above 0"):
+        load({}, tmp_path, max_body_bytes="lots")
+    assert load({"LIVEBLOG_DEMO": "yes"}, tmp_path, demo=False).demo is False

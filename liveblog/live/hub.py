@@ -156,7 +156,11 @@ class Hub:
                 if not channel.again:
                     break
         except Exception:
-            log.exception("could not fetch events of story %s", channel.slug)
+            log.exception(
+                "could not fetch events of story %s",
+                channel.slug,
+                extra={"story": channel.story_id, "seq": channel.last_seq},
+            )
         finally:
             channel.fetching = False
             if not channel.subscribers:

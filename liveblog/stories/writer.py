@@ -113,7 +113,12 @@ class StoryWriter:
             return earlier
         if doorbell is not None:
             self._metrics.events_published.inc()
-            log.info("published story %s seq %s", doorbell.story_id, doorbell.seq)
+            log.info(
+                "published story %s seq %s",
+                doorbell.story_id,
+                doorbell.seq,
+                extra={"story": doorbell.story_id, "seq": doorbell.seq},
+            )
             await self._bus.ring(doorbell)
         return answer
 

@@ -74,7 +74,12 @@ class ReconnectingBus(Bus):
                 raise
             except Exception as error:  # every failure means: reconnect
                 if self.connected is not False:  # log an outage once, not every retry
-                    log.warning("%s: unavailable (%s); retrying with backoff", self.name, error)
+                    log.warning(
+                        "%s: unavailable (%s); retrying with backoff",
+                        self.name,
+                        error,
+                        extra={"bus": self.name},
+                    )
                     backoff = MIN_BACKOFF
                 self.connected = False
                 await self._disconnect()
@@ -84,7 +89,7 @@ class ReconnectingBus(Bus):
     def _on_connected(self) -> None:
         if self.connected is False:
             self.reconnects += 1
-        log.info("%s: connected to %s", self.name, redact_url(self.url))
+        log.info("%s: connected to %s", self.name, redact_url(self.url), extra={"bus": self.name})
         self.connected = True
 
     @abstractmethod
