@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,11 +85,6 @@ async def user_by_name(session: AsyncSession, name: str) -> User:
 async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
     """The user with that id, or None."""
     return await session.scalar(select(User).where(User.id == user_id))
-
-
-async def user_count(session: AsyncSession) -> int:
-    """How many users exist."""
-    return await session.scalar(select(func.count()).select_from(User)) or 0
 
 
 async def update_user(

@@ -8,12 +8,13 @@ import itertools
 import logging
 import secrets
 
-from sqlalchemy import select
-
 from liveblog import accounts
 from liveblog.db.engine import Database
-from liveblog.db.models import Story, User
+from liveblog.db.models import User
+from liveblog.db.user_reads import first_admin
+from liveblog.errors import NotFound
 from liveblog.schemas import EntryCreate, StoryCreate, StoryPatch
+from liveblog.stories.lookup import story_by_slug
 from liveblog.stories.writer import StoryWriter
 
 log = logging.getLogger("liveblog.demo")
@@ -54,10 +55,8 @@ UPDATES = (
 
 async def seed_demo(db: Database, writer: StoryWriter) -> User:
     """Create the first admin (if none) and the demo story (if missing); return the poster."""
-    admin = await _first_admin(db)
-    async with db.reading() as session:
-        exists = await session.scalar(select(Story.id).where(Story.slug == SLUG))
-    if exists is None:
+    admin = await _poster(db)
+    if not await _story_exists(db):
         await writer.create_story(
             admin,
             StoryCreate(
@@ -80,17 +79,20 @@ async def keep_posting(writer: StoryWriter, author: User, interval: float) -> No
         await writer.create_entry(author, SLUG, EntryCreate(body=f"{text} (update {number})"))
 
 
-async def _first_admin(db: Database) -> User:
+async def _poster(db: Database) -> User:
     async with db.writing() as session:
-        if await accounts.user_count(session) == 0:
+        user = await first_admin(session)
+        if user is None:
             password = secrets.token_urlsafe(12)
             user = await accounts.create_user(session, "admin", "admin", password)
             log.info("created the first admin: name 'admin', password %s", password)
-            return user
-        user = await session.scalar(
-            select(User).where(User.role == "admin").order_by(User.id).limit(1)
-        )
-        if user is None:
-            user = await session.scalar(select(User).order_by(User.id).limit(1))
-        assert user is not None
         return user
+
+
+async def _story_exists(db: Database) -> bool:
+    async with db.reading() as session:
+        try:
+            await story_by_slug(session, SLUG)
+        except NotFound:
+            return False
+    return True
