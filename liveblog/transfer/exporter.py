@@ -114,6 +114,5 @@ async def _image(row: Media, store: MediaStore) -> dict[str, object]:
         "content_type": row.content_type,
         "width": row.width,
         "height": row.height,
-        "created_at": iso(row.created_at),
         "data": base64.b64encode(data).decode("ascii"),
     }

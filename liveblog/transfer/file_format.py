@@ -19,6 +19,7 @@ from liveblog.accounts import NAME_LENGTH, NAME_PATTERN
 from liveblog.errors import InvalidInput
 from liveblog.media.images import CONTENT_TYPES, FORMATS, HASH_CHARS, is_media_name
 from liveblog.schemas import (
+    NO_NUL,
     AwareDatetime,
     Body,
     Description,
@@ -37,6 +38,7 @@ UserName = Annotated[
     str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=NAME_LENGTH)
 ]
 Count = Annotated[int, Field(ge=0)]
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 
 
 class _Strict(BaseModel):
@@ -68,7 +70,7 @@ class EntryFields(_Strict):
     author: UserName
     title: EntryTitle
     body: Body
-    html: str
+    html: Text
     shown_at: AwareDatetime
     created_at: AwareDatetime
     updated_at: AwareDatetime
@@ -76,7 +78,7 @@ class EntryFields(_Strict):
     key_event: bool
     headline: Headline
     retracted: bool
-    retracted_reason: str
+    retracted_reason: Text
     draft: bool
     version: Annotated[int, Field(ge=1)]
     revisions: list[RevisionFields]
@@ -95,7 +97,6 @@ class MediaFile(_Strict):
     content_type: str
     width: Annotated[int, Field(ge=1)]
     height: Annotated[int, Field(ge=1)]
-    created_at: AwareDatetime
     data: str  # base64
 
     def content(self) -> bytes:
@@ -149,7 +150,7 @@ def _first_problem(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"])
     problem = first["msg"].removeprefix("Value error, ")
     more = error.error_count() - 1
-    return f"{where}: {problem}" + (f" (and {more} more problems)" if more else "")
+    return (f"{where}: " if where else "") + problem + (f" (and {more} more)" if more else "")
 
 
 def _check_entries(entries: list[EntryFields]) -> None:
