@@ -147,7 +147,7 @@ async def run(args: argparse.Namespace, plan: Plan) -> dict[str, Any]:
         if "throughput" in plan.scenarios and "ours" in servers:
             results["throughput"] = await throughput_scenario.throughput(ours, plan, pin)
         if "storm" in plan.scenarios:
-            results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm")
+            results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm", pin)
     return results
 
 

@@ -20,6 +20,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -135,6 +136,16 @@ class Reader(asyncio.Protocol):
         return j
 
     def _ws_data(self, data: bytes, now: int) -> None:
+        for opcode, payload, start, end in self._ws_frames(data):
+            if opcode <= 2:  # text, binary or a continuation
+                self.frame_bytes = end - start
+                self._record(payload, start, end, now)
+            else:
+                self._ws_control(opcode, payload, start, end)
+
+    def _ws_frames(self, data: bytes) -> Iterator[tuple[int, bytes, int, int]]:
+        """Each complete frame in what came (after what was buffered): its opcode, and where
+        its payload lies in the bytes yielded with it. Keeps an incomplete frame for later."""
         if self.buf:
             data = self.buf + data
         n = len(data)
@@ -155,22 +166,18 @@ class Reader(asyncio.Protocol):
             end = pos + header + length
             if end > n:
                 break
-            opcode = data[pos] & 0x0F
-            if opcode <= 2:  # text, binary or a continuation
-                self.frame_bytes = length
-                self._record(data, pos + header, end, now)
-            elif opcode == 9:  # ping: answer with a pong carrying the same payload
-                assert self.transport is not None
-                self.transport.write(
-                    bytes((0x8A, 0x80 | length)) + b"\0\0\0\0" + data[pos + header : end]
-                )
-            elif opcode == 8:  # close: note the code and let the server close the socket
-                if length >= 2:
-                    self.close_code = (data[pos + header] << 8) | data[pos + header + 1]
-                else:
-                    self.close_code = 1005
+            yield data[pos] & 0x0F, data, pos + header, end
             pos = end
         self.buf = data[pos:] if pos < n else b""
+
+    def _ws_control(self, opcode: int, data: bytes, start: int, end: int) -> None:
+        if opcode == 9:  # ping: answer with a pong carrying the same payload
+            assert self.transport is not None
+            self.transport.write(
+                bytes((0x8A, 0x80 | (end - start))) + b"\0\0\0\0" + data[start:end]
+            )
+        elif opcode == 8:  # close: note the code and let the server close the socket
+            self.close_code = (data[start] << 8) | data[start + 1] if end - start >= 2 else 1005
 
     def _sse_data(self, data: bytes, now: int) -> None:
         if self.chunked:
@@ -320,8 +327,17 @@ class Worker:
         }
 
     async def _open(
-        self, kind: str, host: str, port: int, source: str, request: bytes, stalled: bool
+        self,
+        kind: str,
+        host: str,
+        port: int,
+        source: str,
+        request: bytes,
+        stalled: bool,
+        protocol: Callable[[asyncio.Future[None]], Reader] | None = None,
     ) -> Reader:
+        """A reader connected from source whose handshake succeeded; protocol makes it (a
+        Reader of kind by default)."""
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -334,7 +350,7 @@ class Worker:
             await loop.sock_connect(sock, (host, port))
             ready: asyncio.Future[None] = loop.create_future()
             transport, reader = await loop.create_connection(
-                lambda: Reader(kind, stalled, ready), sock=sock
+                lambda: protocol(ready) if protocol else Reader(kind, stalled, ready), sock=sock
             )
         except BaseException:
             sock.close()
@@ -421,7 +437,7 @@ class Worker:
         return {"reset": True}
 
 
-def worker_main(pipe: Connection, cpu: int | None) -> None:
+def worker_main(pipe: Connection, cpu: int | None, worker: type[Worker] = Worker) -> None:
     """Entry point of a load-client process, pinned to cpu when given."""
     if cpu is not None:
         with contextlib.suppress(OSError):
@@ -434,4 +450,4 @@ def worker_main(pipe: Connection, cpu: int | None) -> None:
     except ImportError:
         runner = asyncio.run
     with contextlib.suppress(KeyboardInterrupt):
-        runner(Worker(pipe).run())
+        runner(worker(pipe).run())

@@ -43,6 +43,9 @@ class Clients:
     def _ask(self, indexes: list[int], name: str, timeout: float, **args: Any) -> list[Any]:
         for i in indexes:
             self.pipes[i].send((name, args))
+        return self._answers(indexes, name, timeout)
+
+    def _answers(self, indexes: list[int], name: str, timeout: float) -> list[Any]:
         answers = []
         deadline = time.monotonic() + timeout
         for i in indexes:
@@ -56,6 +59,12 @@ class Clients:
 
     def ask_all(self, name: str, timeout: float = 60.0, **args: Any) -> list[Any]:
         return self._ask(list(range(len(self.pipes))), name, timeout, **args)
+
+    def ask_each(self, name: str, args: list[dict[str, Any]], timeout: float = 60.0) -> list[Any]:
+        """Send command name to every process, each with its own arguments; their answers."""
+        for pipe, own in zip(self.pipes, args, strict=True):
+            pipe.send((name, own))
+        return self._answers(list(range(len(self.pipes))), name, timeout)
 
     def connect(
         self,

@@ -93,6 +93,11 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def open_fds(pid: int) -> int:
+    """How many file descriptors a process holds open now."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def send_queues(port: int) -> dict[str, int]:
     """Bytes the kernel holds unsent on each established socket of the server's port, by
     the peer's "ip:port"."""

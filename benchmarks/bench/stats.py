@@ -36,3 +36,16 @@ def latency_summary(sent: dict[int, int], result: dict[str, Any]) -> dict[str, A
         "delivery_p99_ms": percentile(deliveries, 99),
         "delivery_max_ms": max(deliveries) if deliveries else math.nan,
     }
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """The least-squares slope of y over x; nan for fewer than two distinct x."""
+    if len(points) < 2:
+        return math.nan
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return math.nan
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
