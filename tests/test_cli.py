@@ -9,7 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from liveblog.cli import main
+from liveblog.settings import SETTINGS
 from tests.support import Deployment, LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.
@@ -122,3 +125,30 @@ def test_unsupported_database_url_is_one_line(tmp_path: Path) -> None:
     )
     assert_one_line_failure(flag, "mysql")
     assert list(tmp_path.iterdir()) == []  # nothing made on the way to the error
+
+
+def test_serve_has_a_flag_for_every_setting_but_the_secrets() -> None:
+    serve_help = CliRunner().invoke(main, ["serve", "--help"], terminal_width=200).output
+    main_help = CliRunner().invoke(main, ["--help"], terminal_width=200).output
+    for setting in SETTINGS:
+        shown = f"{setting.flag} " in (main_help if setting.option_of == "main" else serve_help)
+        assert shown is not setting.secret, setting.flag
+        assert (setting.env in serve_help + main_help) is not setting.secret, setting.env
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (("--log-format", "xml"), {}, ("--log-format", "plain or json", "xml")),
+        ((), {"LIVEBLOG_FORWARDED_ALLOW_IPS": "proxy.internal"}, ("LIVEBLOG_FORWARDED_ALLOW_IPS",)),
+        (("--workers", "2"), {"LIVEBLOG_BUS_URL": "memory://"}, ("shared bus", "redis://")),
+    ],
+)
+def test_bad_serve_settings_are_one_line_and_serve_nothing(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], words: tuple[str, ...]
+) -> None:
+    database = {"LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db"}
+    fresh = Deployment(folder=tmp_path, env={**database, **env})
+    result = fresh.cli("serve", "--port", "9", *args, check=False)
+    assert_one_line_failure(result, *words)
+    assert not (tmp_path / "lb.db").exists()
