@@ -93,9 +93,15 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def open_fds(pid: int) -> int:
-    """How many file descriptors a process holds open now."""
-    return len(os.listdir(f"/proc/{pid}/fd"))
+def open_fds(pid: int) -> tuple[int, int]:
+    """How many file descriptors a process holds open now, and how many of them are sockets."""
+    total = sockets = 0
+    folder = f"/proc/{pid}/fd"
+    for fd in os.listdir(folder):
+        total += 1
+        with contextlib.suppress(OSError):  # closed since the listing
+            sockets += os.readlink(f"{folder}/{fd}").startswith("socket:")
+    return total, sockets
 
 
 def send_queues(port: int) -> dict[str, int]:

@@ -1,0 +1,113 @@
+"""Soak: readers churning for minutes while a reporter posts, edits and retracts.
+
+    python benchmarks/soak.py [--minutes 60] [--readers 1000] [--rate 5]
+                              [--churn-min 30] [--churn-max 120] [--json out.json]
+
+One `liveblog serve` on a fresh SQLite folder (pinned to one core, the load client to
+another, as in fanout.py). --readers WebSocket readers (`?format=json`) read the story from
+its first event; each leaves every --churn-min..--churn-max seconds (at random) and resumes
+with `?after=` its last seq, with the page's backoff and jitter when a try fails. A reporter
+makes --rate changes a second through the JSON API with an editor's token: 70% new entries,
+20% edits, 10% retractions. At the end every reader's log (each seq once, in order, with
+each event's content, and the last state of every entry) must equal the story's log from
+`GET /api/stories/{slug}/events`, whose entries must equal the entries API. The server's
+RSS slope (MiB per hour, least squares over the samples after the first fifth) and its open
+file descriptors (/proc/PID/fd) once the readers have left are checked against limits. The
+scenario is benchmarks/scenarios/soak.py; it exits 1 if any check fails."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.host import log, machine, pinning
+from loadclient import raise_fd_limit
+from scenarios.soak import SoakPlan, report_lines, soak
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Soak: churning readers, posts, edits and retractions; logs must match."
+    )
+    parser.add_argument("--minutes", type=float, default=60.0, help="how long to post (60)")
+    parser.add_argument("--readers", type=int, default=1000, help="readers (1000)")
+    parser.add_argument("--rate", type=float, default=5.0, help="story changes a second (5)")
+    parser.add_argument(
+        "--churn-min", type=float, default=30.0, help="shortest stay of a reader, s (30)"
+    )
+    parser.add_argument(
+        "--churn-max", type=float, default=120.0, help="longest stay of a reader, s (120)"
+    )
+    parser.add_argument(
+        "--rss-limit", type=float, default=10.0, help="largest RSS slope that passes, MiB/h (10)"
+    )
+    parser.add_argument("--json", help="also write every number to this JSON file")
+    return parser.parse_args(argv)
+
+
+def make_plan(args: argparse.Namespace) -> SoakPlan:
+    """The plan, or ValueError naming the option that is out of range."""
+    if args.minutes <= 0 or args.readers < 1 or args.rate <= 0:
+        raise ValueError("--minutes, --readers and --rate must be positive")
+    if not 0 < args.churn_min <= args.churn_max:
+        raise ValueError("--churn-min must be positive and at most --churn-max")
+    return SoakPlan(
+        minutes=args.minutes,
+        readers=args.readers,
+        rate=args.rate,
+        churn_min=args.churn_min,
+        churn_max=args.churn_max,
+        sample_every=min(10.0, max(1.0, args.minutes * 60 / 100)),
+        rss_limit=args.rss_limit,
+    )
+
+
+async def run(plan: SoakPlan) -> dict:
+    pin = pinning()
+    log(f"soak: {pin.note}")
+    with tempfile.TemporaryDirectory(prefix="liveblog-soak-") as tmp:
+        row = await soak(plan, Path(tmp), pin)
+    return {
+        "machine": machine(),
+        "pinning": pin.note,
+        "command": "python benchmarks/soak.py " + " ".join(sys.argv[1:]),
+        "soak": row,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        plan = make_plan(args)
+    except ValueError as error:
+        print(f"soak.py: error: {error}", file=sys.stderr)
+        return 1
+    raise_fd_limit()
+    started = time.monotonic()
+    results = asyncio.run(run(plan))
+    results["seconds"] = round(time.monotonic() - started, 1)
+    m = results["machine"]
+    text = "\n".join(
+        [
+            f"Soak, {m['date']}: {m['nproc']} × {m['cpu']}, Python {m['python']};"
+            f" {results['pinning']}; load average {m['load_average']} at the start;"
+            f" code {m['commit']}.",
+            f"Command: `{results['command']}`",
+            "",
+            *report_lines(results["soak"]),
+        ]
+    )
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    log(f"soak: done in {results['seconds']:.0f}s")
+    return 0 if results["soak"]["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
