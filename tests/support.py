@@ -33,6 +33,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("LIVEBLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+STANDARD_WS_SERVER = Path(__file__).resolve().parent / "standard_ws_server.py"
 
 
 def required_services() -> set[str]:
@@ -180,12 +181,14 @@ async def _test_password_hash() -> str:
 
 @dataclass
 class LiveServer:
-    """A real `liveblog serve` process on a free port."""
+    """A real `liveblog serve` process on a free port; with standard_ws, the app under
+    uvicorn's standard WebSocket protocol instead (serve's fallback: no direct writes)."""
 
     deployment: Deployment
     args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    standard_ws: bool = False
 
     @property
     def url(self) -> str:
@@ -193,8 +196,9 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         log = open(self.deployment.folder / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        command = ["-m", "liveblog", "serve"] if not self.standard_ws else [STANDARD_WS_SERVER]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "liveblog", "serve", "--port", str(self.port), *self.args],
+            [sys.executable, *command, "--port", str(self.port), *self.args],
             cwd=self.deployment.folder,
             env={**os.environ, **self.deployment.env},
             stdout=log,

@@ -3,11 +3,21 @@
 uvicorn's sans-I/O WebSocket protocol is subclassed only to hand our app a writer for its
 transport (as an ASGI scope extension). The hub then writes each event's pre-encoded frame
 straight to every reader's transport: no task wakes up per reader per update, and the bytes
-are encoded once. Everything else (handshake, pings, close) stays uvicorn's."""
+are encoded once. Everything else (handshake, pings, close) stays uvicorn's.
+
+The class is private to uvicorn, so live_protocol() checks its shape first; when it does not
+fit, uvicorn's standard protocol serves the sockets (no extension: readers get their frames
+through ASGI send(), a task woken per update) and one warning says so."""
 
 from __future__ import annotations
 
 import asyncio
+import dis
+import inspect
+import logging
+from collections.abc import Iterator
+from itertools import pairwise
+from types import CodeType
 
 from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
@@ -18,7 +28,16 @@ try:
 except ImportError:  # pragma: no cover - uvicorn without the sans-I/O protocol
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
 
+logger = logging.getLogger(__name__)
+
 EXTENSION = "liveblog.direct_writer"
+# uvicorn's `ws` option for its standard WebSocket protocol: readers are served through the
+# ASGI send() path (a task per reader woken per update) instead of direct writes.
+STANDARD_PROTOCOL = "auto"
+# What LiveWebSocketProtocol and DirectWriter use of uvicorn's private class: methods we
+# override (name: whether it is a coroutine function) and attributes its code must set.
+OVERRIDDEN = {"handle_connect": False, "send": True}
+ATTRIBUTES = ("transport", "conn", "queue", "scope")
 # Bytes a reader's socket may hold unsent before the reader counts as too slow.
 MAX_UNSENT = 64 * 1024
 
@@ -58,7 +77,7 @@ class DirectWriter:
 
 
 if WebSocketsSansIOProtocol is not None:
-
+    # Defined at import, under its own name: uvicorn's worker processes find it by that name.
     class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         """uvicorn's sans-I/O protocol, offering a DirectWriter to the app, and lighter to
         keep open for hours: a lean receive queue, and no handshake kept after use."""
@@ -77,6 +96,74 @@ if WebSocketsSansIOProtocol is not None:
             await super().send(message)
             if message["type"] == "websocket.accept":
                 self.request = self.response = None  # type: ignore[assignment]
+
+else:  # pragma: no cover - uvicorn without the sans-I/O protocol
+    LiveWebSocketProtocol = None  # type: ignore[assignment,misc]
+
+
+def live_protocol() -> type[asyncio.Protocol] | str:
+    """uvicorn's `ws` option: LiveWebSocketProtocol, or STANDARD_PROTOCOL (with one warning)
+    when this uvicorn's private sans-I/O protocol is missing or not the shape we subclass."""
+    problem = misfit(WebSocketsSansIOProtocol)
+    if problem is None:
+        return LiveWebSocketProtocol
+    logger.warning(
+        "live sockets: direct writes are off (%s); serving readers through uvicorn's standard "
+        "WebSocket protocol: everything works, with more CPU and memory per reader",
+        problem,
+    )
+    return STANDARD_PROTOCOL
+
+
+def misfit(base: type | None) -> str | None:
+    """Why LiveWebSocketProtocol cannot be built on base (uvicorn's sans-I/O protocol class),
+    or None when base has every method and attribute we rely on."""
+    if base is None:
+        return "this uvicorn has no sans-I/O WebSocket protocol"
+    name = base.__qualname__
+    for method, is_coroutine in OVERRIDDEN.items():
+        found = getattr(base, method, None)
+        if not callable(found) or inspect.iscoroutinefunction(found) != is_coroutine:
+            kind = "coroutine" if is_coroutine else "plain"
+            return f"{name}.{method} is not the {kind} method we override"
+    stored, queue_calls = _attribute_use(base)
+    missing = [attribute for attribute in ATTRIBUTES if attribute not in stored]
+    if missing:
+        return f"{name} does not set {', '.join(missing)}"
+    unknown = sorted(queue_calls - _QUEUE_METHODS)
+    if unknown:
+        return f"{name} calls queue.{', queue.'.join(unknown)}, which LeanReceiveQueue lacks"
+    return None
+
+
+def _attribute_use(cls: type) -> tuple[set[str], set[str]]:
+    """Attribute names cls's code stores, and the names it reads from `….queue`."""
+    stored: set[str] = set()
+    queue_calls: set[str] = set()
+    for code in _code_of(cls):
+        instructions = list(dis.get_instructions(code))
+        stored.update(i.argval for i in instructions if i.opname == "STORE_ATTR")
+        queue_calls.update(
+            after.argval
+            for before, after in pairwise(instructions)
+            if before.opname == "LOAD_ATTR" and before.argval == "queue"
+            if after.opname in ("LOAD_ATTR", "LOAD_METHOD")
+        )
+    return stored, queue_calls
+
+
+def _code_of(cls: type) -> Iterator[CodeType]:
+    """The code of every function cls has or inherits (short of object), nested ones too."""
+    pending = [
+        value.__code__
+        for klass in cls.__mro__[:-1]
+        for value in vars(klass).values()
+        if inspect.isfunction(value)
+    ]
+    while pending:
+        code = pending.pop()
+        yield code
+        pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
 
 
 class LeanReceiveQueue:
@@ -105,3 +192,7 @@ class LeanReceiveQueue:
             finally:
                 self._waiter = None
         return self._items.pop(0)
+
+
+# What uvicorn may call on a receive queue for LeanReceiveQueue to stand in for it.
+_QUEUE_METHODS = frozenset(name for name in vars(LeanReceiveQueue) if not name.startswith("_"))

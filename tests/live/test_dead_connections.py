@@ -8,6 +8,7 @@ import socket
 import time
 
 import httpx
+import pytest
 
 from tests.live.readers import post
 from tests.support import Deployment, LiveServer
@@ -26,7 +27,9 @@ def _silent_websocket(port: int, path: str) -> socket.socket:
     return sock
 
 
-def test_unanswered_pings_drop_the_reader(tmp_path) -> None:
+# standard-ws: under uvicorn's standard WebSocket protocol, serve's fallback (no direct writes)
+@pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
+def test_unanswered_pings_drop_the_reader(tmp_path, standard_ws: bool) -> None:
     deployment = Deployment(
         folder=tmp_path,
         env={
@@ -34,7 +37,7 @@ def test_unanswered_pings_drop_the_reader(tmp_path) -> None:
             "LIVEBLOG_WS_PING_INTERVAL": "1",
         },
     )
-    server = LiveServer(deployment).start()
+    server = LiveServer(deployment, standard_ws=standard_ws).start()
     try:
         _, token = deployment.add_user("editor")
         editor = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
