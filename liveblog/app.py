@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> Starlette:
         templates = template_environment()
         metrics = Metrics()
         metrics.count_bus_reconnects(lambda: bus.reconnects)
-        metrics.count_database_queries(db.engine)
+        metrics.count_database_queries(db.sync_engines())
         hub = Hub(db, bus, templates, metrics)
         try:
             await upgrade_to_head(db)

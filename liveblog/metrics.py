@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Engine
 
 from liveblog.db.query_count import count_queries
 
@@ -46,9 +46,32 @@ class Metrics:
             registry=r,
         )
 
-    def count_database_queries(self, engine: AsyncEngine) -> None:
-        """Count every statement the engine executes in liveblog_db_queries_total."""
-        count_queries(engine, self.db_queries)
+        self.publish_stage_seconds = Histogram(
+            "liveblog_publish_stage_seconds",
+            "Time a write spends in each stage: prepare (validate, render), lock_wait, "
+            "transaction (its statements), commit, ring (the doorbell)",
+            ["stage"],
+            buckets=(
+                0.0001,
+                0.00025,
+                0.0005,
+                0.001,
+                0.0025,
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.1,
+                0.25,
+                1,
+            ),
+            registry=r,
+        )
+
+    def count_database_queries(self, engines: Iterable[Engine]) -> None:
+        """Count every statement the engines execute in liveblog_db_queries_total."""
+        for engine in engines:
+            count_queries(engine, self.db_queries)
 
     def count_bus_reconnects(self, reconnects: Callable[[], int]) -> None:
         """Export the bus's reconnect count, read whenever /metrics is scraped."""

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, sessionmaker
 
-from liveblog.settings import Settings
+from liveblog.settings import Settings, sqlite_file
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class WriteTimes:
+    """When a write waited for its turn, ran its statements and committed (perf_counter)."""
+
+    asked: float = 0.0
+    started: float = 0.0
+    done: float = 0.0
+    committed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,8 @@ class Database:
     # SQLite has one writer at a time anyway: queueing them here, in order, beats each
     # polling SQLite's lock with growing sleeps (its busy handler), which made slow outliers.
     write_lock: asyncio.Lock | None = None
+    # SQLite only: whole write transactions run here, in one hop to one thread (see write).
+    sqlite_writer: SqliteWriter | None = None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -45,15 +63,76 @@ class Database:
         ):
             yield session
 
+    async def write(self, work: Callable[[Session], T], times: WriteTimes | None = None) -> T:
+        """Run work(session) as one transaction: committed when it returns, rolled back
+        when it raises. work is plain synchronous code, so that on SQLite the whole
+        transaction is one hop to the writer thread instead of one per statement (with the
+        event loop in between each, and the write lock held across them all)."""
+        times = times or WriteTimes()
+        times.asked = time.perf_counter()
+        if self.sqlite_writer is not None:
+            async with self.write_lock or nullcontext():
+                return await self.sqlite_writer.run(work, times)
+        async with self.write_sessions() as session:
+            async with session.begin():
+                times.started = time.perf_counter()
+                result = await session.run_sync(work)
+                times.done = time.perf_counter()
+            times.committed = time.perf_counter()
+            return result
+
+    def sync_engines(self) -> list[Engine]:
+        """Every engine statements go through (for instrumentation)."""
+        engines = [self.engine.sync_engine]
+        if self.sqlite_writer is not None:
+            engines.append(self.sqlite_writer.engine)
+        return engines
+
     async def close(self) -> None:
+        if self.sqlite_writer is not None:
+            self.sqlite_writer.close()
         await self.engine.dispose()
+
+
+class SqliteWriter:
+    """One thread with its own synchronous connection, running write transactions whole."""
+
+    def __init__(self, path: str) -> None:
+        self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+        _tune_sqlite(self.engine)
+        self._sessions = sessionmaker(
+            self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="liveblog-sqlite-writer")
+
+    async def run(self, work: Callable[[Session], T], times: WriteTimes) -> T:
+        """work's transaction, in the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._transaction, work, times)
+
+    def _transaction(self, work: Callable[[Session], T], times: WriteTimes) -> T:
+        with self._sessions() as session:
+            with session.begin():
+                times.started = time.perf_counter()
+                result = work(session)
+                times.done = time.perf_counter()
+            times.committed = time.perf_counter()
+            return result
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        self.engine.dispose()
 
 
 def open_database(settings: Settings) -> Database:
     """Create the engine for settings.database_url; connections open lazily."""
+    sqlite_writer = None
     if settings.is_sqlite:
         engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})
-        _tune_sqlite(engine)
+        _tune_sqlite(engine.sync_engine)
+        path = sqlite_file(settings.database_url)
+        # An in-memory database is private to its connection: its writes stay on it.
+        sqlite_writer = SqliteWriter(str(path)) if path is not None else None
         # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait on the
         # busy timeout instead of failing when a read transaction tries to upgrade.
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -74,6 +153,7 @@ def open_database(settings: Settings) -> Database:
         read_sessions=async_sessionmaker(engine, expire_on_commit=False),
         write_sessions=async_sessionmaker(writer, expire_on_commit=False),
         write_lock=asyncio.Lock() if settings.is_sqlite else None,
+        sqlite_writer=sqlite_writer,
     )
 
 
@@ -92,9 +172,7 @@ def _report_refused_connections(engine: AsyncEngine) -> None:
             raise dialect.loaded_dbapi.OperationalError(f"cannot connect: {error}") from error
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
-
+def _tune_sqlite(sync_engine: Engine) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is always DEFERRED).

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Engine, event
 
 
-def count_queries(engine: AsyncEngine, counter: Counter) -> None:
+def count_queries(engine: Engine, counter: Counter) -> None:
     """Add one to counter for every statement the engine executes (each row of an
     executemany batch counts once: it is one round trip)."""
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    @event.listens_for(engine, "before_cursor_execute")
     def _count(*_args: Any) -> None:
         counter.inc()

@@ -5,65 +5,89 @@ change (a draft being written, or a PATCH that changes nothing)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from liveblog.db.models import Entry, EntryRevision, Story, User, utcnow
+from liveblog.db import writes
+from liveblog.db.models import Entry, Story, User, utcnow
 from liveblog.errors import Conflict, InvalidInput
 from liveblog.render.markdown import images_without_alt, render_markdown
 from liveblog.schemas import EntryCreate, EntryPatch
 from liveblog.stories import events
 from liveblog.stories.permissions import require_entry_editor
-from liveblog.stories.sequence import append_event
+from liveblog.stories.sequence import append_entry_event
 from liveblog.stories.versions import require_match
 
 ChangedEntry = tuple[Entry, int | None]
 _REVISED_FIELDS = ("title", "body", "shown_at", "pinned", "key_event", "headline", "draft")
 
 
-async def create_entry(
-    session: AsyncSession, user: User, story: Story, data: EntryCreate
+@dataclass(frozen=True, slots=True)
+class RenderedBody:
+    """An entry's Markdown with its sanitized HTML, made before the write lock is taken."""
+
+    html: str
+    images_without_alt: int
+
+
+def render_body(body: str) -> RenderedBody:
+    """Render (and count undescribed images in) Markdown, outside any transaction."""
+    return RenderedBody(render_markdown(body), images_without_alt(body))
+
+
+def prepare_entry(data: EntryCreate) -> RenderedBody:
+    """Check and render a new entry: everything that needs no database happens here."""
+    rendered = render_body(data.body)
+    if not data.draft:
+        _require_alt_text(rendered.images_without_alt)
+    return rendered
+
+
+def create_entry(
+    session: Session, user: User, story: Story, data: EntryCreate, rendered: RenderedBody
 ) -> ChangedEntry:
     """Add an entry; a published one (not a draft) appends entry.published."""
     if story.status == "ended":
         raise Conflict(f"story {story.slug!r} has ended; reopen it to post")
     now = utcnow()
-    entry = Entry(
-        story=story,
-        author_id=user.id,
-        title=data.title,
-        body=data.body,
-        html=render_markdown(data.body),
-        shown_at=data.shown_at or now,
-        created_at=now,
-        updated_at=now,
-        pinned=data.pinned,
-        key_event=data.key_event,
-        headline=data.headline,
-        retracted=False,
-        retracted_reason="",
-        draft=data.draft,
-        version=1,
-    )
-    _require_alt_text(entry)
-    # The user was loaded by another session: link it without attaching it to this one.
+    values = {
+        "story_id": story.id,
+        "author_id": user.id,
+        "title": data.title,
+        "body": data.body,
+        "html": rendered.html,
+        "shown_at": data.shown_at or now,
+        "created_at": now,
+        "updated_at": now,
+        "pinned": data.pinned,
+        "key_event": data.key_event,
+        "headline": data.headline,
+        "retracted": False,
+        "retracted_reason": "",
+        "draft": data.draft,
+        "version": 1,
+    }
+    # Inserted as a row, not through the ORM's flush; the Entry is built only to describe
+    # it (answer, revision, event) and never joins the session.
+    entry = Entry(id=writes.add_entry(session, values), **values)
+    set_committed_value(entry, "story", story)
     set_committed_value(entry, "author", user)
-    session.add(entry)
-    await session.flush()
     _add_revision(session, entry, user, "create", _snapshot(entry, _REVISED_FIELDS))
     if entry.draft:
         return entry, None
-    return entry, await append_event(session, story, events.EntryPublished, entry)
+    return entry, append_entry_event(session, story.id, events.EntryPublished, entry)
 
 
-async def edit_entry(
-    session: AsyncSession,
+def edit_entry(
+    session: Session,
     user: User,
     story: Story,
     entry: Entry,
     data: EntryPatch,
+    rendered: RenderedBody | None,
     if_match: str | None = None,
 ) -> ChangedEntry:
     """Apply the fields given; the event kind says what readers should do with it."""
@@ -75,8 +99,12 @@ async def edit_entry(
     changed = _apply(entry, data.model_dump(exclude_unset=True))
     if not changed:
         return entry, None
-    if "body" in changed or was_draft:
-        _require_alt_text(entry)
+    if rendered is not None and "body" in changed:
+        entry.html = rendered.html
+        if not entry.draft:
+            _require_alt_text(rendered.images_without_alt)
+    elif was_draft and not entry.draft:
+        _require_alt_text(images_without_alt(entry.body))
     if was_draft and not entry.draft and "shown_at" not in changed:
         entry.shown_at = utcnow()  # a draft goes out at the time it is published
     entry.updated_at = utcnow()
@@ -85,11 +113,11 @@ async def edit_entry(
     kind = _edit_kind(was_draft, entry, changed)
     if kind is None:
         return entry, None
-    return entry, await append_event(session, story, kind, entry)
+    return entry, append_entry_event(session, story.id, kind, entry)
 
 
-async def retract_entry(
-    session: AsyncSession,
+def retract_entry(
+    session: Session,
     user: User,
     story: Story,
     entry: Entry,
@@ -108,12 +136,12 @@ async def retract_entry(
     _add_revision(session, entry, user, "retract", {"reason": reason})
     if entry.draft:
         return entry, None
-    return entry, await append_event(session, story, events.EntryRetracted, entry)
+    return entry, append_entry_event(session, story.id, events.EntryRetracted, entry)
 
 
-def _require_alt_text(entry: Entry) -> None:
+def _require_alt_text(undescribed_images: int) -> None:
     # Readers who cannot see an image rely on its description; drafts may still lack one.
-    if not entry.draft and images_without_alt(entry.body):
+    if undescribed_images:
         raise InvalidInput(
             "every image needs alt text before it is published: describe it in the square "
             "brackets, ![like this](…)",
@@ -131,8 +159,6 @@ def _apply(entry: Entry, fields: dict[str, object]) -> set[str]:
             continue
         setattr(entry, name, value)
         changed.add(name)
-    if "body" in changed:
-        entry.html = render_markdown(entry.body)
     return changed
 
 
@@ -154,10 +180,15 @@ def _snapshot(entry: Entry, names: set[str] | tuple[str, ...]) -> dict[str, obje
 
 
 def _add_revision(
-    session: AsyncSession, entry: Entry, user: User, action: str, fields: dict[str, object]
+    session: Session, entry: Entry, user: User, action: str, fields: dict[str, object]
 ) -> None:
-    session.add(
-        EntryRevision(
-            entry_id=entry.id, editor_id=user.id, action=action, fields=fields, created_at=utcnow()
-        )
+    writes.add_revision(
+        session,
+        {
+            "entry_id": entry.id,
+            "editor_id": user.id,
+            "action": action,
+            "fields": fields,
+            "created_at": utcnow(),
+        },
     )

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from liveblog.db.models import IdempotencyKey, utcnow
 from liveblog.errors import InvalidInput
@@ -43,11 +43,9 @@ class Answer:
     body: dict[str, object]
 
 
-async def earlier_answer(
-    session: AsyncSession, user_id: int, request: IdempotentRequest
-) -> Answer | None:
+def earlier_answer(session: Session, user_id: int, request: IdempotentRequest) -> Answer | None:
     """The stored answer for this user's key, or None; the same key for another request is 422."""
-    row = await session.scalar(
+    row = session.scalar(
         select(IdempotencyKey).where(
             IdempotencyKey.user_id == user_id, IdempotencyKey.key == request.key
         )
@@ -62,9 +60,7 @@ async def earlier_answer(
     return Answer(row.status, row.response)
 
 
-def remember(
-    session: AsyncSession, user_id: int, request: IdempotentRequest, answer: Answer
-) -> None:
+def remember(session: Session, user_id: int, request: IdempotentRequest, answer: Answer) -> None:
     """Store the answer in the same transaction as the write it answers."""
     session.add(
         IdempotencyKey(

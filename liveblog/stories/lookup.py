@@ -1,42 +1,73 @@
-"""Find stories and entries by their public names, or say clearly that they do not exist."""
+"""Find stories and entries by their public names, or say clearly that they do not exist.
+
+Readers look up through an AsyncSession; changes run as plain functions on a Session in the
+write path (see Database.write), so each lookup comes in both forms around one query."""
 
 from __future__ import annotations
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from liveblog.db import writes
 from liveblog.db.models import Entry, Story
 from liveblog.errors import NotFound
 
 
 async def story_by_slug(session: AsyncSession, slug: str) -> Story:
     """The story with that slug, or NotFound."""
-    return await _one_story(session, select(Story).where(Story.slug == slug), slug)
+    return _found_story(await _scalar(session, _story_query(slug)), slug)
 
 
-async def story_to_change(session: AsyncSession, slug: str) -> Story:
+def story_to_change(session: Session, slug: str) -> Story:
     """The story with that slug, locked until the transaction ends, or NotFound.
 
     Changes read the story and its entries only after taking this lock (a row lock on
     PostgreSQL; SQLite's write transactions are serial already), so two writers of one story
     never build their events from values the other has just changed."""
-    query = select(Story).where(Story.slug == slug).with_for_update()
-    return await _one_story(session, query, slug)
+    query = _story_query(slug)
+    return _found_story(
+        session.scalar(query.with_for_update()) if query is not None else None, slug
+    )
 
 
-async def _one_story(session: AsyncSession, query: Select[tuple[Story]], slug: str) -> Story:
+def story_for_entry_change(session: Session, slug: str) -> Story:
+    """story_to_change for changes to its entries, which only read the story: a snapshot of
+    its locked row, outside the session (no ORM load on the write path's hottest query)."""
+    row = writes.locked_story(session, slug) if "\x00" not in slug else None
+    return _found_story(Story(**row._mapping) if row is not None else None, slug)
+
+
+async def entry_in_story(session: AsyncSession, story: Story, entry_id: int) -> Entry:
+    """The entry with that id in that story, or NotFound."""
+    return _found_entry(await session.scalar(_entry_query(story, entry_id)), story, entry_id)
+
+
+def entry_to_change(session: Session, story: Story, entry_id: int) -> Entry:
+    """entry_in_story for the write path."""
+    return _found_entry(session.scalar(_entry_query(story, entry_id)), story, entry_id)
+
+
+def _story_query(slug: str) -> Select[tuple[Story]] | None:
     # No slug holds a NUL character, and PostgreSQL refuses to even compare with one.
-    story = None if "\x00" in slug else await session.scalar(query)
+    return None if "\x00" in slug else select(Story).where(Story.slug == slug)
+
+
+async def _scalar(session: AsyncSession, query: Select[tuple[Story]] | None) -> Story | None:
+    return None if query is None else await session.scalar(query)
+
+
+def _found_story(story: Story | None, slug: str) -> Story:
     if story is None:
         raise NotFound(f"no story {slug!r}")
     return story
 
 
-async def entry_in_story(session: AsyncSession, story: Story, entry_id: int) -> Entry:
-    """The entry with that id in that story, or NotFound."""
-    entry = await session.scalar(
-        select(Entry).where(Entry.id == entry_id, Entry.story_id == story.id)
-    )
+def _entry_query(story: Story, entry_id: int) -> Select[tuple[Entry]]:
+    return select(Entry).where(Entry.id == entry_id, Entry.story_id == story.id)
+
+
+def _found_entry(entry: Entry | None, story: Story, entry_id: int) -> Entry:
     if entry is None:
         raise NotFound(f"no entry {entry_id} in story {story.slug!r}")
     return entry

@@ -3,38 +3,48 @@ transaction, so a story's events are numbered 1..n with no gap and no duplicate.
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from liveblog.db.models import Entry, StoredEvent, Story, utcnow
+from liveblog.db import writes
+from liveblog.db.models import Entry, Story, utcnow
 from liveblog.stories.events import StoryEvent
 from liveblog.stories.serialize import entry_json, story_json
 
 
-async def append_event(
-    session: AsyncSession, story: Story, kind: type[StoryEvent], entry: Entry | None = None
+def append_entry_event(
+    session: Session, story_id: int, kind: type[StoryEvent], entry: Entry
 ) -> int:
-    """Take the story's next seq (a row lock on PostgreSQL) and store the event under it."""
-    await session.flush()
-    result = await session.execute(
-        update(Story)
-        .where(Story.id == story.id)
-        .values(seq=Story.seq + 1)
-        .returning(Story.seq)
-        .execution_options(synchronize_session=False)
-    )
-    seq = result.scalar_one()
-    set_committed_value(story, "seq", seq)
-    data = entry_json(entry) if entry is not None else story_json(story)
-    session.add(
-        StoredEvent(
-            story_id=story.id,
-            seq=seq,
-            type=kind.type,
-            entry_id=entry.id if entry is not None else None,
-            data=data,
-            created_at=utcnow(),
-        )
-    )
+    """Take the story's next seq (a row lock on PostgreSQL) and store the entry's event."""
+    seq = writes.next_seq(session, story_id)
+    _store(session, story_id, seq, kind, entry.id, entry_json(entry))
     return seq
+
+
+def append_story_event(session: Session, story: Story, kind: type[StoryEvent]) -> int:
+    """The same for a change to the story itself, which the event carries with its new seq."""
+    seq = writes.next_seq(session, story.id)
+    set_committed_value(story, "seq", seq)
+    _store(session, story.id, seq, kind, None, story_json(story))
+    return seq
+
+
+def _store(
+    session: Session,
+    story_id: int,
+    seq: int,
+    kind: type[StoryEvent],
+    entry_id: int | None,
+    data: dict[str, object],
+) -> None:
+    writes.add_event(
+        session,
+        {
+            "story_id": story_id,
+            "seq": seq,
+            "type": kind.type,
+            "entry_id": entry_id,
+            "data": data,
+            "created_at": utcnow(),
+        },
+    )

@@ -6,14 +6,14 @@ import re
 import unicodedata
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from liveblog.db.models import Story, User, utcnow
 from liveblog.errors import Conflict, InvalidInput
 from liveblog.schemas import StoryCreate, StoryPatch
 from liveblog.stories import events
 from liveblog.stories.permissions import require_story_manager
-from liveblog.stories.sequence import append_event
+from liveblog.stories.sequence import append_story_event
 
 
 def slugify(title: str) -> str:
@@ -23,11 +23,11 @@ def slugify(title: str) -> str:
     return slug[:80].rstrip("-")
 
 
-async def create_story(session: AsyncSession, user: User, data: StoryCreate) -> Story:
+def create_story(session: Session, user: User, data: StoryCreate) -> Story:
     """Add a draft story; a slug given must be free, a derived one gets a number if taken."""
     require_story_manager(user)
-    slug = data.slug or await _free_slug(session, slugify(data.title) or "story")
-    if data.slug and await _slug_taken(session, slug):
+    slug = data.slug or _free_slug(session, slugify(data.title) or "story")
+    if data.slug and _slug_taken(session, slug):
         raise Conflict(f"a story with slug {slug!r} already exists", field="slug")
     now = utcnow()
     story = Story(
@@ -40,13 +40,11 @@ async def create_story(session: AsyncSession, user: User, data: StoryCreate) -> 
         updated_at=now,
     )
     session.add(story)
-    await session.flush()
+    session.flush()
     return story
 
 
-async def edit_story(
-    session: AsyncSession, user: User, story: Story, data: StoryPatch
-) -> int | None:
+def edit_story(session: Session, user: User, story: Story, data: StoryPatch) -> int | None:
     """Apply the fields given; returns the seq of the story.updated event, if anything changed."""
     require_story_manager(user)
     changed = False
@@ -62,7 +60,7 @@ async def edit_story(
     if not changed:
         return None
     story.updated_at = utcnow()
-    return await append_event(session, story, events.StoryUpdated)
+    return append_story_event(session, story, events.StoryUpdated)
 
 
 def _set_status(story: Story, status: str) -> None:
@@ -76,13 +74,13 @@ def _set_status(story: Story, status: str) -> None:
     story.status = status
 
 
-async def _slug_taken(session: AsyncSession, slug: str) -> bool:
-    return await session.scalar(select(Story.id).where(Story.slug == slug)) is not None
+def _slug_taken(session: Session, slug: str) -> bool:
+    return session.scalar(select(Story.id).where(Story.slug == slug)) is not None
 
 
-async def _free_slug(session: AsyncSession, base: str) -> str:
+def _free_slug(session: Session, base: str) -> str:
     taken = set(
-        await session.scalars(
+        session.scalars(
             select(Story.slug).where((Story.slug == base) | Story.slug.like(f"{base}-%"))
         )
     )
