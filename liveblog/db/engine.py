@@ -23,6 +23,8 @@ from liveblog.settings import Settings, sqlite_file
 
 T = TypeVar("T")
 
+SQLITE_READ_CONNECTIONS = 16
+
 
 @dataclass(slots=True)
 class WriteTimes:
@@ -128,7 +130,14 @@ def open_database(settings: Settings) -> Database:
     """Create the engine for settings.database_url; connections open lazily."""
     sqlite_writer = None
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})
+        # Enough pooled connections for every concurrent read: past the pool, each read
+        # would open (and tune) a connection, with a thread of its own, and close it again.
+        engine = create_async_engine(
+            settings.database_url,
+            connect_args={"timeout": 30},
+            pool_size=SQLITE_READ_CONNECTIONS,
+            max_overflow=SQLITE_READ_CONNECTIONS,
+        )
         _tune_sqlite(engine.sync_engine)
         path = sqlite_file(settings.database_url)
         # An in-memory database is private to its connection: its writes stay on it.
