@@ -16,7 +16,7 @@ from liveblog.demo_poster import demo_in_background
 from liveblog.errors import ConfigError
 from liveblog.live.transport import live_protocol
 from liveblog.log_format import logging_config
-from liveblog.settings import Settings
+from liveblog.settings import Settings, load_settings
 from liveblog.web.request_log import RequestLog
 
 # How the parent hands its settings, resolved once, to the worker processes uvicorn starts.
@@ -64,6 +64,9 @@ def serving_app(settings: Settings) -> ASGIApp:
 
 def app_from_environment() -> ASGIApp:
     """The app for a worker process, with the settings its parent resolved (uvicorn has
-    applied the parent's logging configuration)."""
+    applied the parent's logging configuration); started by hand, from LIVEBLOG_*."""
     logging.captureWarnings(True)
-    return serving_app(Settings(**json.loads(os.environ[WORKER_SETTINGS])))
+    handed_over = os.environ.get(WORKER_SETTINGS)
+    if handed_over is None:
+        return serving_app(load_settings())
+    return serving_app(Settings(**json.loads(handed_over)))
