@@ -12,6 +12,7 @@ import httpx
 import websockets
 
 from tests.live.readers import DEADLINE, WsReader, metric, post, story_seq, ws_url
+from tests.reader_counts import until_story_readers
 
 WRITERS, ENTRIES, READERS = 5, 200, 20
 
@@ -75,7 +76,7 @@ async def test_slow_reader_is_dropped_and_others_keep_up(server, editor, live_st
     big = "Lorem ipsum dolor sit amet. " * 2200  # ~60 KB per entry
     count = 150
     reading = asyncio.create_task(fast.read_until(start + count, after=start))
-    await asyncio.sleep(0.2)
+    await until_story_readers([server.url], slug, 2)  # both subscribed before the posts
     began = time.monotonic()
     for n in range(count):
         await asyncio.to_thread(post, editor, slug, f"{n} {big}")

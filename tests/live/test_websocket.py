@@ -10,6 +10,7 @@ import pytest
 import websockets
 
 from tests.live.readers import WsReader, post, read_sse, story_seq, ws_url
+from tests.reader_counts import until_story_readers
 
 KINDS = [
     "entry.published",
@@ -45,7 +46,7 @@ async def test_socket_receives_each_kind_of_event(
     slug, base = live_story["slug"], live_story["seq"]
     reader = WsReader(server.url, slug, fmt)
     reading = asyncio.create_task(reader.read_until_closed(after=base))
-    await asyncio.sleep(0.3)  # let it connect, so most events arrive live
+    await until_story_readers([server.url], slug, 1)  # subscribed: every event comes live
     await asyncio.to_thread(make_every_kind_of_change, editor, slug)
     await asyncio.wait_for(reading, 30)
     assert [m["type"] for m in reader.messages] == KINDS
@@ -67,7 +68,7 @@ async def test_sse_receives_each_kind_of_event(
 ) -> None:
     slug, base = live_story["slug"], live_story["seq"]
     reading = asyncio.create_task(read_sse(server.url, slug, base + len(KINDS), last_event_id=base))
-    await asyncio.sleep(0.3)
+    await until_story_readers([server.url], slug, 1)  # subscribed: every event comes live
     await asyncio.to_thread(make_every_kind_of_change, editor, slug)
     events = await asyncio.wait_for(reading, 30)
     assert [int(e["id"]) for e in events] == list(range(base + 1, base + 1 + len(KINDS)))
