@@ -3,6 +3,7 @@ lifespan (database, hub) running for as long as they are needed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,8 +44,15 @@ class InProcessSite:
         """The answer to GET target (a path with an optional query)."""
         path, _, query = target.partition("?")
         messages: list[Message] = []
+        requested = False
 
         async def receive() -> Message:
+            nonlocal requested
+            if requested:
+                # As a server does after the body: wait for a disconnect that never comes
+                # (responses that listen for it cancel the wait once they are sent).
+                await asyncio.Future()
+            requested = True
             return {"type": "http.request", "body": b"", "more_body": False}
 
         async def send(message: Message) -> None:

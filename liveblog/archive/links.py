@@ -20,6 +20,8 @@ LINK_ATTRIBUTE = re.compile(r'(?<=\s)(?:href|src)="([^"]*)"')
 HTMX_ATTRIBUTE = re.compile(r'\s+hx-[a-z-]+="[^"]*"')
 STORY_ARTICLE = re.compile(r"^<article\b(?=[^>]*\sdata-slug=)(?![^>]*\sdata-live=)")
 CANONICAL = re.compile(r'\srel="canonical"')
+# Discovery of an oEmbed endpoint, which no static folder has.
+OEMBED_LINK = re.compile(r'^<link\b[^>]*\stype="application/json\+oembed"')
 
 
 class StoryFiles:
@@ -81,9 +83,12 @@ def links_in(page: str) -> Iterator[str]:
 
 def rewrite_page(page: str, relink: Callable[[str], str | None]) -> str:
     """The page with each link relink changes (it returns None to keep one), without htmx
-    attributes, and with the story's article marked not live (live.js then stays idle)."""
+    attributes or oEmbed discovery, and with the story's article marked not live (live.js
+    then stays idle)."""
 
     def tag(match: re.Match[str]) -> str:
+        if OEMBED_LINK.match(match.group()):
+            return ""
         text = HTMX_ATTRIBUTE.sub("", match.group())
         text = STORY_ARTICLE.sub('<article data-live="off"', text)
         if CANONICAL.search(text):
