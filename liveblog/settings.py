@@ -127,6 +127,16 @@ SETTINGS: tuple[Setting, ...] = (
         "ping within the same time is disconnected.",
     ),
     Setting(
+        "max_readers",
+        "LIVEBLOG_MAX_READERS",
+        0,  # 0: from the open-file limit at start-up (live/admission.py)
+        "Live readers (WebSocket and event-stream) each process serves at most; more are "
+        "turned away at once (503 with `Retry-After`, or WebSocket close 1013) and come back "
+        "later. The desk, the API and health checks are never turned away.",
+        shown_default="the open-file limit (raised to its hard limit) less a tenth, at least "
+        "256, kept for the rest",
+    ),
+    Setting(
         "show_readers",
         "LIVEBLOG_SHOW_READERS",
         False,
@@ -236,7 +246,8 @@ def _positive_number(kind: type, raw: object, label: str) -> int | float:
         value = kind(raw)
     except ValueError:
         value = 0
-    # Every number setting is a size, a count or an interval: below 1 (or 0) none makes sense.
+    # Every number setting is a size, a count or an interval: none makes sense at 0 or below,
+    # nor an endless interval.
     if kind is int and value < 1:
         raise ConfigError(f"{label} must be a whole number above 0, not {raw!r}")
     if not value > 0 or value == float("inf"):
