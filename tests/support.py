@@ -27,7 +27,7 @@ from liveblog.db.migrate import upgrade_to_head
 from liveblog.settings import load_settings
 
 T = TypeVar("T")
-STARTUP_DEADLINE = 30.0
+STARTUP_DEADLINE = 60.0  # generous: a loaded machine may start several servers at once
 TEST_PASSWORD = "correct horse battery"  # every user add_user makes has it
 POSTGRES_ADMIN_URL = os.environ.get(
     "LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
