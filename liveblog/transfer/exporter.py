@@ -13,9 +13,11 @@ from liveblog.db.models import Entry, EntryRevision, Media, StoredEvent, utcnow
 from liveblog.errors import NotFound
 from liveblog.media.store import MediaStore
 from liveblog.stories.lookup import story_by_slug
-from liveblog.stories.serialize import iso
+from liveblog.stories.serialize import iso, story_json
 from liveblog.transfer.file_format import FORMAT, VERSION
 
+# What the public story object holds that an import sets (readers and url are not stored).
+STORY_FIELDS = ("slug", "title", "description", "status", "seq", "started_at", "ended_at")
 # An uploaded image as entries name it: /media/<hash>.<extension>.
 MEDIA_URL = re.compile(r"/media/([0-9a-f]+\.[a-z]+)")
 
@@ -33,13 +35,7 @@ async def export_story(db: Database, store: MediaStore, slug: str) -> dict[str, 
         "version": VERSION,
         "exported_at": iso(utcnow()),
         "story": {
-            "slug": story.slug,
-            "title": story.title,
-            "description": story.description,
-            "status": story.status,
-            "seq": story.seq,
-            "started_at": iso(story.started_at),
-            "ended_at": iso(story.ended_at),
+            **{key: value for key, value in story_json(story).items() if key in STORY_FIELDS},
             "created_at": iso(story.created_at),
             "updated_at": iso(story.updated_at),
         },

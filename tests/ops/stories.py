@@ -1,17 +1,54 @@
-"""Stories for the operations tests: one with something of every kind, written through the API,
-and what the JSON API answers about it."""
+"""Deployments and stories for the operations tests: a story with something of every kind,
+written through the API, and what the JSON API answers about it."""
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from PIL import Image
 
+from tests.support import Deployment, LiveServer
+
 API_PAGE = 100
+
+
+def sqlite_deployment(folder: Path) -> Deployment:
+    """A new data folder with a SQLite database named news.db."""
+    folder.mkdir()
+    return Deployment(folder, {"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/news.db"})
+
+
+@dataclass(frozen=True)
+class WrittenStory:
+    """A story written by an editor, what the API answered about it, and its image."""
+
+    slug: str
+    token: str
+    answers: dict[str, bytes]
+    image_url: str
+    image: bytes
+
+
+def written_story(deployment: Deployment, title: str) -> WrittenStory:
+    """write_story on a server of deployment, started for it and stopped afterwards."""
+    server = LiveServer(deployment).start()
+    try:
+        _, token = deployment.add_user("editor")
+        with api_client(server.url, token) as http:
+            slug = write_story(http, title)
+            image_url = image_url_of(http, slug)
+            return WrittenStory(
+                slug, token, api_answers(http, slug), image_url, http.get(image_url).content
+            )
+    finally:
+        server.stop()
 
 
 def api_client(base_url: str, token: str) -> httpx.Client:
@@ -69,14 +106,45 @@ def write_story(http: httpx.Client, title: str, plain_entries: int = 3, end: boo
 
 
 def api_answers(http: httpx.Client, slug: str) -> dict[str, bytes]:
-    """The JSON API's answers about story slug, byte for byte: the story, its entries (one
-    page), its events."""
-    entries = http.get(f"/api/stories/{slug}/entries", params={"limit": API_PAGE})
-    assert entries.status_code == 200 and entries.json()["next"] is None, entries.text
-    events = http.get(f"/api/stories/{slug}/events", params={"after": 0, "limit": 500})
+    """The JSON API's answers about story slug, byte for byte: the story, and every page of its
+    entries and of its events (one page a line)."""
     story = http.get(f"/api/stories/{slug}")
-    assert events.status_code == 200 and story.status_code == 200
-    return {"story": story.content, "entries": entries.content, "events": events.content}
+    assert story.status_code == 200, story.text
+    entries = _pages(http, f"/api/stories/{slug}/entries", {"limit": API_PAGE}, _next_entries)
+    events = _pages(http, f"/api/stories/{slug}/events", {"after": 0, "limit": 500}, _next_events)
+    return {"story": story.content, "entries": entries, "events": events}
+
+
+def _pages(http: httpx.Client, path: str, params: dict, following) -> bytes:  # type: ignore[no-untyped-def]
+    pages = []
+    while params is not None:
+        page = http.get(path, params=params)
+        assert page.status_code == 200, page.text
+        pages.append(page.content)
+        params = following(params, page.json())
+    return b"\n".join(pages)
+
+
+def _next_entries(params: dict, page: dict) -> dict | None:
+    return None if page["next"] is None else {**params, "before": page["next"]}
+
+
+def _next_events(params: dict, page: dict) -> dict | None:
+    if not page["items"] or page["items"][-1]["seq"] >= page["last_seq"]:
+        return None
+    return {**params, "after": page["items"][-1]["seq"]}
+
+
+def items(answer: bytes) -> list[dict]:
+    """The items of every page of an answer of api_answers."""
+    return [item for page in answer.splitlines() for item in json.loads(page)["items"]]
+
+
+def image_url_of(http: httpx.Client, slug: str) -> str:
+    """The URL of the first image the story's entries show."""
+    items = http.get(f"/api/stories/{slug}/entries", params={"limit": API_PAGE}).json()["items"]
+    html = next(e["html"] for e in items if "<img" in e["html"])
+    return html.split('src="')[1].split('"')[0]
 
 
 class Poster:

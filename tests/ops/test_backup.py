@@ -10,17 +10,19 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
-
-from tests.ops.stories import Poster, api_answers, api_client, write_story
+from tests.ops.stories import (
+    Poster,
+    api_answers,
+    api_client,
+    image_url_of,
+    items,
+    sqlite_deployment,
+    write_story,
+    written_story,
+)
 from tests.support import Deployment, LiveServer, postgres_database, skip_or_fail
 
 DEADLINE = 30.0
-
-
-def sqlite_deployment(folder: Path) -> Deployment:
-    folder.mkdir()
-    return Deployment(folder, {"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/news.db"})
 
 
 def wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +41,7 @@ def test_a_backup_taken_while_a_server_writes_restores_the_same_stories_and_imag
         _, token = live.add_user("editor")
         with api_client(server.url, token) as http:
             slug = write_story(http, "Flood warning", end=False)
-            image_url = next_image_url(http, slug)
+            image_url = image_url_of(http, slug)
             image_bytes = http.get(image_url).content
             with Poster(server.url, token, slug).running() as poster:
                 wait_for(lambda: poster.posted >= 5, "the first posts")
@@ -81,18 +83,16 @@ def test_a_backup_taken_while_a_server_writes_restores_the_same_stories_and_imag
 def assert_a_consistent_earlier_state(copied: dict[str, bytes], original: dict[str, bytes]) -> None:
     """The copy is the story as it was at one moment: its events are the first ones of the
     original, the story's seq is its last event's, and its entries are those they published."""
-    copied_events = json.loads(copied["events"])
-    original_events = json.loads(original["events"])
+    copied_events, original_events = items(copied["events"]), items(original["events"])
     seq = json.loads(copied["story"])["seq"]
-    assert copied_events["last_seq"] == seq == len(copied_events["items"])
-    assert copied_events["items"] == original_events["items"][:seq]
-    assert seq < original_events["last_seq"]  # the posts after the backup are not in it
-    copied_entries = json.loads(copied["entries"])["items"]
-    published = {e["entry"]["id"] for e in copied_events["items"] if "entry" in e}
+    assert [event["seq"] for event in copied_events] == list(range(1, seq + 1))
+    assert copied_events == original_events[:seq]
+    assert seq < len(original_events)  # the posts after the backup are not in it
+    copied_entries = items(copied["entries"])
+    published = {e["entry"]["id"] for e in copied_events if "entry" in e}
     assert published <= {e["id"] for e in copied_entries}
     newest = max(e["id"] for e in copied_entries)
-    older = [e for e in json.loads(original["entries"])["items"] if e["id"] <= newest]
-    assert copied_entries == older
+    assert copied_entries == [e for e in items(original["entries"]) if e["id"] <= newest]
 
 
 def test_postgresql_is_refused_with_a_pointer_to_pg_dump(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_postgresql_is_refused_with_a_pointer_to_pg_dump(tmp_path: Path) -> None
 
 def test_a_folder_with_files_in_it_is_refused_and_left_alone(tmp_path: Path) -> None:
     deployment = sqlite_deployment(tmp_path / "data")
-    deployment.cli("db", "upgrade")
+    deployment.add_user("admin")  # and the database
     (tmp_path / "backup").mkdir()
     (tmp_path / "backup" / "notes.txt").write_text("mine")
     result = deployment.cli("db", "backup", str(tmp_path / "backup"), check=False)
@@ -122,32 +122,17 @@ def test_pg_dump_and_pg_restore_as_the_readme_says_serve_the_same_stories(
         skip_or_fail("postgres", "pg_dump and pg_restore are not installed (postgresql-client)")
     dump = tmp_path / "liveblog.dump"
     with postgres_database() as source_url, postgres_database() as target_url:
-        source = Deployment(tmp_path, {"LIVEBLOG_DATABASE_URL": source_url})
-        server = LiveServer(source).start()
-        try:
-            _, token = source.add_user("editor")
-            with api_client(server.url, token) as http:
-                slug = write_story(http, "Election night")
-                before = api_answers(http, slug)
-                image_url = next_image_url(http, slug)
-                image = http.get(image_url).content
-        finally:
-            server.stop()
+        story = written_story(Deployment(tmp_path, {"LIVEBLOG_DATABASE_URL": source_url}), "Vote")
         run(["pg_dump", "-Fc", "-f", str(dump), source_url])
         run(["pg_restore", "--no-owner", "-d", target_url, str(dump)])
         copy = LiveServer(Deployment(tmp_path, {"LIVEBLOG_DATABASE_URL": target_url})).start()
         try:
-            with api_client(copy.url, token) as http:
-                assert api_answers(http, slug) == before
-                assert http.get(image_url).content == image
+            # The same token: users and tokens are in the dump too.
+            with api_client(copy.url, story.token) as http:
+                assert api_answers(http, story.slug) == story.answers
+                assert http.get(story.image_url).content == story.image
         finally:
             copy.stop()
-
-
-def next_image_url(http: httpx.Client, slug: str) -> str:
-    items = http.get(f"/api/stories/{slug}/entries", params={"limit": 100}).json()["items"]
-    html = next(e["html"] for e in items if "<img" in e["html"])
-    return html.split('src="')[1].split('"')[0]
 
 
 def run(command: list[str]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -14,32 +13,27 @@ import pytest
 
 from liveblog.errors import InvalidInput
 from liveblog.transfer.file_format import read_story_file
-from tests.ops.stories import api_answers, api_client, post, write_story
+from tests.ops.stories import (
+    api_answers,
+    api_client,
+    items,
+    post,
+    sqlite_deployment,
+    written_story,
+)
 from tests.support import Deployment, LiveServer, postgres_database
 
 STORY_TABLES = ("stories", "entries", "entry_revisions", "story_events", "users", "media")
 
 
-def sqlite_deployment(folder: Path) -> Deployment:
-    folder.mkdir()
-    return Deployment(folder, {"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/news.db"})
-
-
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, bytes]]]:
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     """A story written through the API on SQLite, its story file, and its API answers."""
     deployment = sqlite_deployment(tmp_path_factory.mktemp("source") / "data")
-    server = LiveServer(deployment).start()
-    try:
-        _, token = deployment.add_user("editor")
-        with api_client(server.url, token) as http:
-            slug = write_story(http, "Storm over the bay")
-            answers = api_answers(http, slug)
-        story_file = deployment.folder / "story.json"
-        story_file.write_text(deployment.cli("export", slug).stdout)
-        yield story_file, answers
-    finally:
-        server.stop()
+    story = written_story(deployment, "Storm over the bay")
+    story_file = deployment.folder / "story.json"
+    story_file.write_text(deployment.cli("export", story.slug).stdout)
+    return story_file, story.answers
 
 
 def test_a_story_round_trip_through_postgresql_keeps_every_byte_of_the_api(
@@ -81,16 +75,16 @@ def test_a_story_round_trip_through_postgresql_keeps_every_byte_of_the_api(
 
 def assert_same_but_ids(answers: dict[str, bytes], original: dict[str, bytes]) -> None:
     """The same answers but for entry ids, which are new (and in the same order)."""
-    entries, before = (json.loads(a["entries"])["items"] for a in (answers, original))
+    entries, before = items(answers["entries"]), items(original["entries"])
     assert [e["id"] for e in entries] != [e["id"] for e in before]
     assert sorted(e["id"] for e in entries) == [e["id"] for e in reversed(entries)]
     ids = {new["id"]: old["id"] for new, old in zip(entries, before, strict=True)}
     assert [{**e, "id": ids[e["id"]]} for e in entries] == before
-    events = json.loads(answers["events"])
-    for event in events["items"]:
+    events = items(answers["events"])
+    for event in events:
         if "entry" in event:
             event["entry"]["id"] = ids[event["entry"]["id"]]
-    assert events == json.loads(original["events"])
+    assert events == items(original["events"])
     assert answers["story"] == original["story"]
 
 
