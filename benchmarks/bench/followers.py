@@ -149,6 +149,7 @@ class FollowerWorker(Worker):
         self.target: dict[str, Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.churning = False
+        self.failures: dict[str, int] = {}  # failed connects by kind (refused, timeout, status)
 
     async def cmd_follow(
         self,
@@ -203,7 +204,9 @@ class FollowerWorker(Worker):
                 ),
                 CONNECT_TIMEOUT,
             )
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError) as error:
+            kind = str(error)[:40] if type(error) is ConnectionError else type(error).__name__
+            self.failures[kind] = self.failures.get(kind, 0) + 1
             return False
         if reader.lost:  # closed before this task ran again
             return False
@@ -300,6 +303,7 @@ class FollowerWorker(Worker):
                 for f in self.followers
             ],
             "close_codes": close_codes,
+            "failures": self.failures,
         }
 
     async def cmd_leave(self) -> dict[str, Any]:

@@ -62,11 +62,12 @@ class Followers:
         """Every follower's tally against the story's last seq, and the close codes seen."""
         followers: list[dict[str, Any]] = []
         close_codes: dict[int, int] = {}
+        failures: dict[str, int] = {}
         for answer in self.clients.ask_all("finish", timeout=120, seq=seq):
             followers += answer["followers"]
-            for code, count in answer["close_codes"].items():
-                close_codes[code] = close_codes.get(code, 0) + count
-        return {"followers": followers, "close_codes": close_codes}
+            _add(close_codes, answer["close_codes"])
+            _add(failures, answer["failures"])
+        return {"followers": followers, "close_codes": close_codes, "failures": failures}
 
     def cpu(self) -> float:
         return self.clients.cpu()
@@ -74,3 +75,8 @@ class Followers:
     def close(self) -> None:
         self.clients.ask_all("leave")
         self.clients.close()
+
+
+def _add(totals: dict[Any, int], counts: dict[Any, int]) -> None:
+    for key, count in counts.items():
+        totals[key] = totals.get(key, 0) + count

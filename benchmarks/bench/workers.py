@@ -8,30 +8,41 @@ import asyncio
 import re
 import shutil
 import subprocess
+import time
 
 from bench.metrics import Samples, parse_metrics
 
 OWNER = re.compile(r"pid=(\d+)")
 
 
-async def scrape_each(port: int, pids: list[int], attempts: int = 60) -> dict[int, Samples]:
-    """The metrics of each of pids (those it could reach within attempts connections)."""
+async def scrape_each(port: int, pids: list[int], within: float = 20.0) -> dict[int, Samples]:
+    """The metrics of each of pids, or of those it could reach within seconds (a worker
+    still starting, or one whose accept queue is full in a storm, may not answer)."""
     if shutil.which("ss") is None:
         raise RuntimeError("ss is missing (apt-get install iproute2): cannot tell workers apart")
     found: dict[int, Samples] = {}
-    for _ in range(attempts):
-        if set(found) >= set(pids):
-            break
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    deadline = time.monotonic() + within
+    while not set(found) >= set(pids) and time.monotonic() < deadline:
         try:
-            owner = await _owner(port, writer.get_extra_info("sockname")[1])
-            writer.write(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-            answer = await asyncio.wait_for(reader.read(), 30)
-        finally:
-            writer.close()
-        if owner in pids and owner not in found:
-            found[owner] = parse_metrics(answer.split(b"\r\n\r\n", 1)[1].decode())
+            wait = min(5.0, deadline - time.monotonic())
+            owner, answer = await asyncio.wait_for(_ask(port), wait)
+        except (OSError, TimeoutError):  # a worker dying, starting or swamped: ask again
+            continue
+        head, _, body = answer.partition(b"\r\n\r\n")
+        if owner in pids and owner not in found and b" 200 " in head.split(b"\r\n", 1)[0]:
+            found[owner] = parse_metrics(body.decode())
     return found
+
+
+async def _ask(port: int) -> tuple[int | None, bytes]:
+    """GET /metrics on a new connection: which process accepted it, and the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        owner = await _owner(port, writer.get_extra_info("sockname")[1])
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        return owner, await reader.read()
+    finally:
+        writer.close()
 
 
 async def _owner(port: int, local_port: int) -> int | None:

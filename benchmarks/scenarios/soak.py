@@ -233,6 +233,7 @@ def _row(
         "doubled": dups,
         "entries_unlike_the_api": story["mismatched"][:10],
         "close_codes": tally["close_codes"],
+        "failed_connects": tally["failures"],
         "logs_ok": logs_ok,
         "rss_samples_mib": [(round(t), round(m, 2)) for t, m, _ in samples],
         "rss_start_mib": samples[0][1],
@@ -278,7 +279,8 @@ def report_lines(r: dict[str, Any]) -> list[str]:
         f" ({r['sockets_after_readers_left']} sockets) once they and the reporter's"
         f" connections left; sockets may be at most idle + {SOCKET_MARGIN}, the rest is the"
         f" database's pool: {'PASS' if r['fds_ok'] else 'FAIL'}",
-        f"- Close codes the readers saw: {r['close_codes'] or '–'}",
+        f"- Close codes the readers saw: {r['close_codes'] or '–'}; failed reconnect attempts:"
+        f" {r['failed_connects'] or '–'}",
         "",
         f"Soak: {'PASS' if r['ok'] else 'FAIL'}",
     ]

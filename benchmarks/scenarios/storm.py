@@ -105,6 +105,7 @@ class Timeline:
     """Seconds from the disruption (SIGTERM or SIGKILL) to each milestone."""
 
     started: float = 0.0  # time.monotonic() at the signal
+    exited: float | None = None  # until the old process had exited (SIGTERM only)
     down: float = 0.0  # until the server (or a replacement worker) answered again
     back: float | None = None  # until every reader that lost its connection had a new one
     caught_up: float | None = None  # until every reader had every entry
@@ -119,6 +120,7 @@ async def _run(ours: Ours, plan: StormPlan, cpu: int | None) -> dict[str, Any]:
     await ours.start()
     followers: Followers | None = None
     poster: Poster | None = None
+    posting: asyncio.Task[None] | None = None
     try:
         idle = await _queries(ours)
         followers = Followers(plan.readers, cpu)
@@ -131,7 +133,9 @@ async def _run(ours: Ours, plan: StormPlan, cpu: int | None) -> dict[str, Any]:
         await asyncio.sleep(plan.before)
         before, posts_before = await _queries(ours), poster.posted
         per_entry = _total(before, with_readers) / max(1, posts_before)
-        dropped, timeline, posts_during = await _disrupt(ours, plan, followers, poster, label)
+        dropped, timeline, posts_during = await _disrupt(
+            ours, plan, followers, poster, label, before
+        )
         final_seq = await poster.story_seq()
         await posting
         timeline.caught_up = await _wait_for(
@@ -140,6 +144,8 @@ async def _run(ours: Ours, plan: StormPlan, cpu: int | None) -> dict[str, Any]:
         after = await _queries(ours)
         tally = await asyncio.to_thread(followers.finish, final_seq)
     finally:
+        if posting is not None and not posting.done():
+            posting.cancel()
         if followers is not None:
             await asyncio.to_thread(followers.close)
         if poster is not None:
@@ -155,7 +161,12 @@ async def _run(ours: Ours, plan: StormPlan, cpu: int | None) -> dict[str, Any]:
 
 
 async def _disrupt(
-    ours: Ours, plan: StormPlan, followers: Followers, poster: Poster, label: str
+    ours: Ours,
+    plan: StormPlan,
+    followers: Followers,
+    poster: Poster,
+    label: str,
+    before: dict[int, float],
 ) -> tuple[int, Timeline, int]:
     """SIGTERM and restart (one process) or SIGKILL one worker; wait until every reader that
     lost its connection has a new one, then stop posting. Returns how many lost it, the
@@ -167,6 +178,7 @@ async def _disrupt(
         log(f"{label}: SIGTERM, then start again on port {ours.port}")
         started = time.monotonic()
         await ours.stop()
+        timeline.exited = time.monotonic() - started
         await ours.restart()
     else:
         per_worker = await scrape_each(ours.port, ours.worker_pids())
@@ -178,7 +190,9 @@ async def _disrupt(
         await _replaced(ours, victim, plan.workers)
     timeline.started = started
     timeline.down = time.monotonic() - started
-    timeline.base_queries = await _queries(ours)
+    # The storm's statements: those of the restarted process from its start-up on, or the
+    # surviving workers' from just before the kill plus all of the new worker's.
+    timeline.base_queries = await _queries(ours) if plan.workers == 1 else before
     timeline.back = await _wait_for(followers, "back", dropped, 0, plan, started)
     poster.stop.set()
     log(f"{label}: down {timeline.down:.1f}s, every reader back after {timeline.back}s")
@@ -254,6 +268,7 @@ def _row(
         "connect_seconds": round(connected["seconds"], 1),
         "dropped": dropped,
         "came_back": back,
+        "exit_seconds": timeline.exited,
         "down_seconds": round(timeline.down, 2),
         "back_seconds": timeline.back,
         "back_p50_seconds": percentile(returns, 50),
@@ -267,6 +282,7 @@ def _row(
         "doubled": dups,
         "readers_with_losses": [f for f in followers if f["lost"]][:5],
         "close_codes": tally["close_codes"],
+        "failed_connects": tally["failures"],
         "queries_connect": queries["connect"],
         "queries_per_entry": queries["per_entry"],
         "queries_storm_total": queries["storm"],
@@ -315,9 +331,15 @@ def report_lines(r: dict[str, Any]) -> list[str]:
         f" {r['doubled']} | {num(r['queries_storm_total'], 0)} ({r['entries_during_storm']} ×"
         f" {num(r['queries_per_entry'])}) | {num(r['queries_connect'], 0)} |",
         "",
+        *(
+            [f"The old process took {r['exit_seconds']:.1f} s to exit after SIGTERM."]
+            if r.get("exit_seconds") is not None
+            else []
+        ),
         f"{r['entries_posted']} entries posted ({r['post_retries']} retries while the server was"
         f" down), last seq {r['final_seq']}; close codes the readers saw:"
-        f" {r['close_codes'] or '–'}; {'PASS' if r['ok'] else 'FAIL'}.",
+        f" {r['close_codes'] or '–'}; failed reconnect attempts: {r['failed_connects'] or '–'};"
+        f" {'PASS' if r['ok'] else 'FAIL'}.",
         "",
     ]
 
