@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import browser_fixture, new_page_fixture, page_fixture, watch  # noqa: F401
-from tests.ops.stories import api_client, post, write_story
+from tests.ops.stories import api_client, post, sqlite_deployment, write_story
 from tests.support import STARTUP_DEADLINE, Deployment, LiveServer, free_port, stop_process
 
 PUBLIC_URL = "https://news.example.com"
@@ -66,8 +66,8 @@ class StaticServer:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     """An ended story archived, served by a static server; the liveblog server is stopped."""
-    folder = tmp_path_factory.mktemp("site")
-    deployment = Deployment(folder, {"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/news.db"})
+    deployment = sqlite_deployment(tmp_path_factory.mktemp("site") / "data")
+    folder = deployment.folder
     server = LiveServer(deployment).start()
     try:
         _, token = deployment.add_user("editor")

@@ -16,8 +16,6 @@ from liveblog.transfer.file_format import read_story_file
 from tests.ops.stories import (
     api_answers,
     api_client,
-    items,
-    post,
     sqlite_deployment,
     written_story,
 )
@@ -41,26 +39,19 @@ def test_a_story_round_trip_through_postgresql_keeps_every_byte_of_the_api(
 ) -> None:
     story_file, original = exported
     slug = json.loads(story_file.read_text())["story"]["slug"]
+    second_file = tmp_path / "story-from-postgres.json"
     with postgres_database() as url:
         postgres = Deployment(tmp_path, {"LIVEBLOG_DATABASE_URL": url})
-        server = LiveServer(postgres).start()
-        try:
-            _, token = postgres.add_user("admin")
-            with api_client(server.url, token) as http:
-                # Another story first, so that imported entries get other ids than before.
-                other = http.post("/api/stories", json={"title": "Other news"}).json()["slug"]
-                post(http, other, body="Something else happened.")
-                imported = postgres.cli("import", str(story_file))
-                assert imported.stdout.startswith(f"imported story {slug}: 9 entries, ")
-                assert "new disabled users (authors unknown here): editor-" in imported.stdout
-                assert_same_but_ids(api_answers(http, slug), original)
-            second_file = tmp_path / "story-from-postgres.json"
-            second_file.write_text(postgres.cli("export", slug).stdout)
-        finally:
-            server.stop()
-    assert_same_file_but_ids(
-        json.loads(second_file.read_text()), json.loads(story_file.read_text())
-    )
+        postgres.add_user("admin")  # and the tables
+        # As if many entries came before: the imported ones get other ids than at the source.
+        postgres.execute("SELECT setval(pg_get_serial_sequence('entries', 'id'), 1000)")
+        imported = postgres.cli("import", str(story_file))
+        assert imported.stdout.startswith(f"imported story {slug}: 9 entries, ")
+        assert "new disabled users (authors unknown here): editor-" in imported.stdout
+        second_file.write_text(postgres.cli("export", slug).stdout)
+    second, first = (json.loads(f.read_text()) for f in (second_file, story_file))
+    assert [e["id"] for e in second["entries"]] == list(range(1001, 1010))
+    assert_same_file_but_ids(second, first)
 
     back = sqlite_deployment(tmp_path / "back")
     back.cli("import", str(second_file))
@@ -71,21 +62,6 @@ def test_a_story_round_trip_through_postgresql_keeps_every_byte_of_the_api(
             assert api_answers(http, slug) == original
     finally:
         server.stop()
-
-
-def assert_same_but_ids(answers: dict[str, bytes], original: dict[str, bytes]) -> None:
-    """The same answers but for entry ids, which are new (and in the same order)."""
-    entries, before = items(answers["entries"]), items(original["entries"])
-    assert [e["id"] for e in entries] != [e["id"] for e in before]
-    assert sorted(e["id"] for e in entries) == [e["id"] for e in reversed(entries)]
-    ids = {new["id"]: old["id"] for new, old in zip(entries, before, strict=True)}
-    assert [{**e, "id": ids[e["id"]]} for e in entries] == before
-    events = items(answers["events"])
-    for event in events:
-        if "entry" in event:
-            event["entry"]["id"] = ids[event["entry"]["id"]]
-    assert events == items(original["events"])
-    assert answers["story"] == original["story"]
 
 
 def assert_same_file_but_ids(second: dict, first: dict) -> None:
