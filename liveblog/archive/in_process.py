@@ -4,6 +4,7 @@ lifespan (database, hub) running for as long as they are needed."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -87,8 +88,9 @@ def _answer(messages: list[Message]) -> Answer:
 
 @asynccontextmanager
 async def running_site(settings: Settings) -> AsyncIterator[InProcessSite]:
-    """The application of settings, started (and stopped afterwards); needs a public_url."""
+    """The application of settings, started (and stopped afterwards), to read from; needs a
+    public_url. It rings no other process's doorbell and never runs the demo."""
     assert settings.public_url, "an in-process site answers as its public URL"
-    app = create_app(settings)
+    app = create_app(dataclasses.replace(settings, bus_url="memory://", demo=False))
     async with app.router.lifespan_context(app):
         yield InProcessSite(app, settings.public_url)
