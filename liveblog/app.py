@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from liveblog.db.engine import open_database
 from liveblog.db.migrate import upgrade_to_head
 from liveblog.demo import keep_posting, seed_demo
+from liveblog.live.admission import with_reader_limit
 from liveblog.live.bus import open_bus
 from liveblog.live.hub import Hub
 from liveblog.media import open_media
@@ -49,7 +50,7 @@ def create_app(settings: Settings) -> Starlette:
             await bus.start()
             await hub.start()
             app.state.services = Services(
-                settings=settings,
+                settings=with_reader_limit(settings),  # raises the open-file limit too
                 db=db,
                 bus=bus,
                 writer=StoryWriter(db, bus, metrics),
@@ -59,9 +60,10 @@ def create_app(settings: Settings) -> Starlette:
                 media=open_media(settings, db),
             )
             log.info(
-                "ready: database %s, bus %s",
+                "ready: database %s, bus %s, up to %d readers",
                 redact_url(settings.database_url),
                 redact_url(settings.bus_url),
+                app.state.services.settings.max_readers,
             )
             async with _demo(settings, app.state.services):
                 # What start-up made lives as long as the process: keep it out of every

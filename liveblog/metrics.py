@@ -38,6 +38,14 @@ class Metrics:
         self.db_queries = Counter(
             "liveblog_db_queries", "SQL statements sent to the database", registry=r
         )
+        self.readers_refused = Counter(
+            "liveblog_readers_refused",
+            "Readers turned away because this process had LIVEBLOG_MAX_READERS already",
+            ["transport"],
+            registry=r,
+        )
+        for transport in ("websocket", "sse"):
+            self.readers_refused.labels(transport)  # both series exist from the start, at 0
 
         self.fanout_seconds = Histogram(
             "liveblog_fanout_seconds",

@@ -9,7 +9,7 @@
   var script = document.currentScript;
   if (!script || !script.src) return;
   var origin = new URL(script.src).origin;
-  var CLOSE = { RELOAD: 4001, ENDED: 4002, NOT_FOUND: 4004 };
+  var CLOSE = { RELOAD: 4001, ENDED: 4002, NOT_FOUND: 4004, TRY_LATER: 1013 };
   var CLOCK = { hour: "2-digit", minute: "2-digit" };
   var DAY_CLOCK = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
 
@@ -55,6 +55,9 @@
     this.limit = Math.min(Math.max(parseInt(tag.getAttribute("data-limit"), 10) || 20, 1), 50);
     this.title = tag.getAttribute("data-title") === "0" ? "0" : "1";
     this.attempt = 0;
+    // A full server opens the socket and closes it at once (1013), which resets `attempt`: its
+    // own count starts at seconds and grows each time, so refused readers never hammer it.
+    this.busyAttempt = 3;
     this.load();
   }
 
@@ -106,7 +109,9 @@
       if (event.code === CLOSE.ENDED) { self.setStatus("This story has ended", "ended"); return; }
       if (event.code === CLOSE.NOT_FOUND) { self.setStatus("Not available", "gone"); return; }
       self.setStatus("Reconnecting…", "reconnecting");
-      window.setTimeout(function () { self.connect(); }, backoff(self.attempt++));
+      var busy = event.code === CLOSE.TRY_LATER;
+      var wait = backoff(busy ? self.busyAttempt++ : self.attempt++);
+      window.setTimeout(function () { self.connect(); }, wait);
     };
   };
 

@@ -15,7 +15,7 @@
   var keyEvents = document.getElementById("key-events");
   var lastSeq = parseInt(article.dataset.seq, 10) || 0;
   var held = [];
-  var CLOSE = { RELOAD: 4001, ENDED: 4002, NOT_FOUND: 4004 };
+  var CLOSE = { RELOAD: 4001, ENDED: 4002, NOT_FOUND: 4004, TRY_LATER: 1013 };
   var times = window.LiveblogTimes || { refresh: function () {} };
 
   // --- connection state -------------------------------------------------------------------
@@ -180,14 +180,17 @@
 
   // --- transports ----------------------------------------------------------------------------
   var attempt = 0;
+  // A full server opens the socket and closes it at once (1013), which resets `attempt`: its
+  // own count starts at seconds and grows each time, so refused readers never hammer it.
+  var busyAttempt = 3;
   var everOpened = false;
   var failures = 0;
   var current = null; // what to close to resume at once (after sleep, or back online)
 
-  function retry(connect) {
+  function retry(connect, busy) {
     setStatus("Reconnecting…", "reconnecting");
     // Exponential backoff with jitter, so a restart does not bring every reader back at once.
-    var delay = Math.min(30000, 500 * Math.pow(2, attempt++));
+    var delay = Math.min(30000, 500 * Math.pow(2, busy ? busyAttempt++ : attempt++));
     window.setTimeout(connect, delay / 2 + Math.random() * delay);
   }
 
@@ -215,6 +218,7 @@
       if (event.code === CLOSE.RELOAD) { window.location.reload(); return; }
       if (event.code === CLOSE.ENDED) { ended(); return; }
       if (event.code === CLOSE.NOT_FOUND) { setStatus("Not available", "gone"); return; }
+      if (event.code === CLOSE.TRY_LATER) { retry(webSocket, true); return; }
       failed(eventStream, webSocket);
     };
   }

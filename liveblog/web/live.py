@@ -20,6 +20,7 @@ from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.stories.visibility import visible_story
 from liveblog.web.api.common import MAX_ID
+from liveblog.web.reader_admission import admit_reader, busy_response
 from liveblog.web.services import services
 
 SSE_RETRY_MS = 3000
@@ -37,6 +38,9 @@ async def story_stream(request: Request) -> Response:
     story = await load_story(hub, services(request).db, request.path_params["slug"], after)
     if story.status == "ended" and after >= story.seq:
         return Response(status_code=204)  # tells EventSource not to reconnect
+    # Checked with nothing awaited before the subscribe: a flood cannot overshoot the limit.
+    if not admit_reader(services(request), "sse"):
+        return busy_response()
     subscriber = Subscriber(after, fmt)
     upto = hub.subscribe(story, subscriber)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -24,6 +24,7 @@ from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.live.transport import EXTENSION, WAKE, DirectWriter
 from liveblog.web.live import FORMATS, load_story, parse_after
+from liveblog.web.reader_admission import BUSY_REASON, TRY_AGAIN_LATER, admit_reader
 from liveblog.web.services import Services
 
 _REASONS = {
@@ -66,6 +67,10 @@ async def serve_reader(
     except LiveblogError as error:
         code = CloseCode.NOT_FOUND if error.status == 404 else 1008
         await _close(send, code, error.message[:120])
+        return
+    # Checked with nothing awaited before the subscribe: a flood cannot overshoot the limit.
+    if not admit_reader(services, "websocket"):
+        await _close(send, TRY_AGAIN_LATER, BUSY_REASON)
         return
     direct: DirectWriter | None = scope["extensions"].get(EXTENSION)
     messages = ReaderMessages(receive, direct)
