@@ -3,10 +3,11 @@
 A follower is one reader across all its connections. It keeps the last seq it got and, after
 any disconnect, reconnects with `?after=` it, with the page's exponential backoff and jitter
 (static/live.js: 0.5 s doubling up to 30 s, each wait drawn between half and one and a half
-times it). Seqs arrive in order on a connection, so a seq at or below the last one is a
-duplicate and a jump past the next one is a loss, counted as they happen. In "log" mode a
-follower also keeps a digest of the log it saw (every event, in order) and of the last state
-of each entry, for the soak to compare with the story's own log.
+times it; after a 1013 "try later" close, a count of its own that starts at 4 s). Seqs
+arrive in order on a connection, so a seq at or below the last one is a duplicate and a jump
+past the next one is a loss, counted as they happen. In "log" mode a follower also keeps a
+digest of the log it saw (every event, in order) and of the last state of each entry, for
+the soak to compare with the story's own log.
 
 The benchmark drives a process over a pipe (bench/clients.py with `main=follower_main`); the
 commands are FollowerWorker's `cmd_*` methods."""
@@ -29,6 +30,7 @@ SEQ = re.compile(rb'"seq":\s*(\d+)')
 # What an entry's "last state" is: the fields a reader shows (not, e.g., links the API adds).
 ENTRY_FIELDS = ("id", "title", "body", "html", "retracted", "updated_at", "pinned", "key_event")
 RELOAD, ENDED, NOT_FOUND = 4001, 4002, 4004  # close codes after which a page stops resuming
+TRY_LATER = 1013  # a full server: the page waits on a count of its own, from 2-6 s up
 
 
 def backoff(attempt: int) -> float:
@@ -74,6 +76,7 @@ class Follower:
 
     __slots__ = (
         "attempt",
+        "busy_attempt",
         "close_codes",
         "connection",
         "dups",
@@ -93,6 +96,7 @@ class Follower:
         self.log = StoryLog() if keep_log else None
         self.connection: FollowerSocket | None = None
         self.attempt = 0
+        self.busy_attempt = 3  # never reset, as on the page
         self.opens = 0
         self.opened_at = 0.0  # time.monotonic() of the last successful connect
         self.dups = self.lost = 0
@@ -228,13 +232,18 @@ class FollowerWorker(Worker):
         if code in (RELOAD, ENDED, NOT_FOUND):
             follower.stopped = True
         if not follower.stopped:
-            self._spawn(self._resume(follower))
+            self._spawn(self._resume(follower, busy=code == TRY_LATER))
 
-    async def _resume(self, follower: Follower) -> None:
+    async def _resume(self, follower: Follower, busy: bool = False) -> None:
         """Reconnect with backoff and jitter until it works or the follower is stopped."""
         while not follower.stopped and follower.connection is None:
-            await asyncio.sleep(backoff(follower.attempt))
-            follower.attempt += 1
+            if busy:
+                await asyncio.sleep(backoff(follower.busy_attempt))
+                follower.busy_attempt += 1
+                busy = False
+            else:
+                await asyncio.sleep(backoff(follower.attempt))
+                follower.attempt += 1
             if not follower.stopped and await self._connect_once(follower):
                 return
 

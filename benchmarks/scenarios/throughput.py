@@ -104,7 +104,7 @@ def report_lines(tp: dict[str, Any]) -> list[str]:
         lines += [
             f"Publish stages (the server's `{STAGES}`, over the writers' run):",
             "",
-            "| stage | count | mean (ms) | ~p50 (ms) |",
+            "| stage | count | mean (ms) | ~p50 (ms, within its bucket) |",
             "|---|--:|--:|--:|",
             *(
                 f"| {name} | {s['count']:,} | {ms(s['mean_ms'])} | {ms(s['p50_ms'])} |"
