@@ -25,6 +25,7 @@ from liveblog.settings import Settings, redact_url
 from liveblog.stories.writer import StoryWriter
 from liveblog.web.cors import PublicReadCorsMiddleware
 from liveblog.web.errors import EXCEPTION_HANDLERS
+from liveblog.web.live import EVENT_STREAM, EventStreamMiddleware
 from liveblog.web.live_socket import LiveSocketMiddleware
 from liveblog.web.routes import LIVE_SOCKET, build_routes
 from liveblog.web.security_headers import SecurityHeadersMiddleware
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
     https = (settings.public_url or "").startswith("https://")
     middleware = [
         Middleware(LiveSocketMiddleware, path=LIVE_SOCKET),
+        Middleware(EventStreamMiddleware, path=EVENT_STREAM),
         Middleware(SecurityHeadersMiddleware),
         Middleware(PublicReadCorsMiddleware),
         Middleware(

@@ -24,6 +24,11 @@ class Metrics:
         self.readers = Gauge(
             "liveblog_readers", "Live readers connected to this process", registry=r
         )
+        self.direct_readers = Gauge(
+            "liveblog_readers_direct",
+            "Live readers caught up and written to directly by the fan-out (no task wakes up)",
+            registry=r,
+        )
         self.frames_rendered = Counter(
             "liveblog_frames_rendered", "Events rendered (HTML and JSON, once each)", registry=r
         )

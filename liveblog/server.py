@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from liveblog.app import create_app
 from liveblog.demo_poster import demo_in_background
 from liveblog.errors import ConfigError
+from liveblog.live.stream_transport import live_http_protocol
 from liveblog.live.transport import live_protocol
 from liveblog.log_format import logging_config
 from liveblog.settings import Settings, load_settings
@@ -39,6 +40,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         "access_log": False,  # RequestLog logs each request, with its duration
         # Letting the hub write frames to sockets directly, when this uvicorn allows it.
         "ws": live_protocol(),
+        "http": live_http_protocol(),
         "ws_per_message_deflate": False,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_interval,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jinja2 import Environment
 
@@ -13,49 +13,52 @@ from liveblog.stories.events import StoryEvent
 ENTRY_PARTIAL = "entries/_entry.html"
 
 
+# How a reader receives frames: transport and format. Each kind has its own wire bytes.
+WIRE_KINDS = ("ws-json", "ws-html", "sse-json", "sse-html")
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One event, ready to send: `json` is the API's event object, `html` the page's fragment
-    with what a page needs to place it. Both are encoded text, shared by all readers."""
+    with what a page needs to place it. Both are encoded text, shared by all readers, and so
+    are the wire bytes of each kind (see wire)."""
 
     seq: int
     type: str
     json: str
     html: str
     ends_story: bool = False
-    wire_json: bytes = b""
-    wire_html: bytes = b""
+    wires: dict[str, bytes] = field(default_factory=dict)
 
     def text(self, fmt: str) -> str:
         """The message for a reader who asked for fmt ("json" or "html")."""
         return self.html if fmt == "html" else self.json
 
-    def wire(self, fmt: str) -> bytes:
-        """The message as a complete WebSocket frame, for direct writes."""
-        return self.wire_html if fmt == "html" else self.wire_json
+    def wire(self, kind: str) -> bytes:
+        """The message as bytes written straight to a reader's transport: a complete
+        WebSocket frame ("ws-…"), or an event-stream event as one HTTP chunk ("sse-…")."""
+        return self.wires[kind]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FrameBatch:
-    """Consecutive frames fanned out together, with their wire bytes joined once per format."""
+    """Consecutive frames fanned out together; their wire bytes are joined once per kind."""
 
     frames: list[Frame]
-    wire_json: bytes
-    wire_html: bytes
     ends_story: bool
+    _joined: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def of(cls, frames: list[Frame]) -> FrameBatch:
-        return cls(
-            frames,
-            b"".join(f.wire_json for f in frames),
-            b"".join(f.wire_html for f in frames),
-            any(f.ends_story for f in frames),
-        )
+        return cls(frames, any(f.ends_story for f in frames))
 
-    def wire(self, fmt: str) -> bytes:
-        """All the frames as WebSocket bytes for a reader of fmt."""
-        return self.wire_html if fmt == "html" else self.wire_json
+    def wire(self, kind: str) -> bytes:
+        """All the frames' bytes for a reader of kind (WebSocket frames and HTTP chunks can
+        both simply follow one another)."""
+        joined = self._joined.get(kind)
+        if joined is None:
+            joined = self._joined[kind] = b"".join(f.wires[kind] for f in self.frames)
+        return joined
 
 
 def render_frame(event: StoryEvent, templates: Environment) -> Frame:
@@ -68,9 +71,23 @@ def render_frame(event: StoryEvent, templates: Environment) -> Frame:
         json=json_text,
         html=html_text,
         ends_story=event.type == "story.updated" and event.data.get("status") == "ended",
-        wire_json=encode_text_frame(json_text),
-        wire_html=encode_text_frame(html_text),
+        wires={
+            "ws-json": encode_text_frame(json_text),
+            "ws-html": encode_text_frame(html_text),
+            "sse-json": encode_chunk(sse_event(event.seq, json_text)),
+            "sse-html": encode_chunk(sse_event(event.seq, html_text)),
+        },
     )
+
+
+def sse_event(seq: int, text: str) -> bytes:
+    """An event-stream event (one line of JSON, so one data line)."""
+    return f"id: {seq}\ndata: {text}\n\n".encode()
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """data as one chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def _html_message(event: StoryEvent, templates: Environment) -> dict[str, object]:

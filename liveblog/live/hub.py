@@ -61,6 +61,7 @@ class Hub:
         self._checker: asyncio.Task[None] | None = None
         self._fetches: set[asyncio.Task[None]] = set()
         metrics.readers.set_function(self.total_readers)
+        metrics.direct_readers.set_function(self.direct_readers)
         bus.listen(self.on_doorbell)
 
     async def start(self) -> None:
@@ -85,6 +86,11 @@ class Hub:
     def total_readers(self) -> int:
         """How many readers this process serves."""
         return sum(len(c.subscribers) - len(c.desks) for c in self._channels.values())
+
+    def direct_readers(self) -> int:
+        """How many of this process's readers the fan-out writes to directly (counted when
+        asked: a /metrics scrape)."""
+        return sum(s.is_direct for c in self._channels.values() for s in c.subscribers)
 
     def subscribe(self, story: StoryRef, subscriber: Subscriber, desk: bool = False) -> int:
         """Start offering the story's new frames to subscriber (a desk page when desk is

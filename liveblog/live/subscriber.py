@@ -3,7 +3,7 @@
 The hub calls `offer`, which never waits. A reader that is caught up and has a direct
 writer gets the frame's pre-encoded bytes written to its socket there and then (the fast
 path: no task wakes up). Otherwise the frame goes on a small bounded backlog that the
-reader's own task drains (replay, gap filling, SSE). Either way, a reader that cannot keep
+reader's own task drains (replay, gap filling, closing). Either way, a reader that cannot keep
 up is dropped from the fan-out and told to reconnect from its last seq."""
 
 from __future__ import annotations
@@ -11,10 +11,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from liveblog.db.models import Story
 from liveblog.live.frames import Frame, FrameBatch
-from liveblog.live.transport import DirectWriter
+
+
+class TransportWriter(Protocol):
+    """Writes bytes straight to one reader's transport (a WebSocket or an event stream)."""
+
+    def write(self, data: bytes) -> bool:
+        """Write data now; False if the transport is closing or too far behind."""
+        ...
+
 
 # Frames a reader may fall behind by before it is asked to reconnect (about 50 KB of text
 # at typical entry sizes); the transport's own buffer comes on top of this.
@@ -47,23 +56,42 @@ class StoryRef:
 class Subscriber:
     """A reader's seq, direct writer and bounded backlog; kept small, there is one per reader."""
 
-    __slots__ = ("_backlog", "_direct", "_notify", "_waiter", "closed_with", "fmt", "sent_seq")
+    __slots__ = (
+        "_backlog",
+        "_direct",
+        "_notify",
+        "_waiter",
+        "closed_with",
+        "fmt",
+        "sent_seq",
+        "wire_kind",
+    )
 
     def __init__(
-        self, after: int, fmt: str = "json", notify: Callable[[], None] | None = None
+        self,
+        after: int,
+        fmt: str = "json",
+        notify: Callable[[], None] | None = None,
+        transport: str = "ws",
     ) -> None:
         self._backlog: list[Frame] = []
-        self._direct: DirectWriter | None = None
+        self._direct: TransportWriter | None = None
         self.fmt = fmt
+        self.wire_kind = f"{transport}-{fmt}"  # which of a frame's wire bytes it takes
         self._notify = notify  # wakes the reader's task; None: it waits in next_frames
         self._waiter: asyncio.Future[None] | None = None
         self.sent_seq = after
         self.closed_with: int | None = None
 
-    def go_direct(self, writer: DirectWriter | None) -> None:
+    def go_direct(self, writer: TransportWriter | None) -> None:
         """From now on write frames straight to the socket; only when nothing is queued."""
         if writer is not None and not self._backlog and self.closed_with is None:
             self._direct = writer
+
+    @property
+    def is_direct(self) -> bool:
+        """Whether frames go straight to the transport (the reader is caught up)."""
+        return self._direct is not None
 
     def offer(self, frame: Frame) -> bool:
         """Deliver or queue a frame without waiting; False when the reader overflows, which
@@ -72,7 +100,7 @@ class Subscriber:
             return True
         if self._direct is not None:
             if frame.seq == self.sent_seq + 1:
-                if not self._direct.write(frame.wire(self.fmt)):
+                if not self._direct.write(frame.wire(self.wire_kind)):
                     self.close(CloseCode.RECONNECT)
                     return False
                 self.sent_seq = frame.seq
@@ -96,7 +124,7 @@ class Subscriber:
         direct = self._direct
         if direct is None or first.seq != self.sent_seq + 1 or batch.ends_story:
             return all(self.offer(frame) for frame in batch.frames)
-        if not direct.write(batch.wire(self.fmt)):
+        if not direct.write(batch.wire(self.wire_kind)):
             self.close(CloseCode.RECONNECT)
             return False
         self.sent_seq = last.seq

@@ -196,3 +196,8 @@ class LeanReceiveQueue:
 
 # What uvicorn may call on a receive queue for LeanReceiveQueue to stand in for it.
 _QUEUE_METHODS = frozenset(name for name in vars(LeanReceiveQueue) if not name.startswith("_"))
+
+
+def stored_attributes(cls: type) -> set[str]:
+    """The attribute names cls's code (inherited and nested code included) assigns."""
+    return _attribute_use(cls)[0]

@@ -15,7 +15,7 @@ PUBLIC_READS = re.compile(
     r"|/feed\.atom|/oembed)$"
 )
 READ_METHODS = frozenset({"GET", "HEAD"})
-_ALLOW = [
+PUBLIC_READ_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     # A cross-origin script may revalidate with the ETag, so it has to be able to read it.
     (b"access-control-expose-headers", b"ETag, Last-Modified"),
@@ -49,7 +49,7 @@ class PublicReadCorsMiddleware:
 
         async def send_allowed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *_ALLOW]
+                message["headers"] = [*message.get("headers", ()), *PUBLIC_READ_HEADERS]
             await send(message)
 
         await self.app(scope, receive, send_allowed)

@@ -1,34 +1,58 @@
-"""The server-sent event stream of a story, and what the live endpoints share.
+"""GET /stories/{slug}/stream: one reader's server-sent events, from replay to its end, and
+what the live endpoints share (the WebSocket is in live_socket.py).
 
-Both live endpoints subscribe first, then replay from the log what the reader missed, then
-stream (live/reader_stream.py); every message carries its seq. The WebSocket is in
-live_socket.py."""
+A story may have tens of thousands of these open for hours, so each is lean: the response
+is a small ASGI app with one task, which subscribes only once it runs (a client gone before
+then leaves nothing behind), replays what the reader missed, and once it is caught up lets
+the hub write each event's pre-encoded chunk straight to the transport (stream_transport.py).
+Valid requests are answered before the app's middleware (EventStreamMiddleware), with the
+headers that middleware would add; anything else goes the usual way, through the
+story_stream route, which answers with the same stream or the right error."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from contextlib import suppress
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from liveblog.db.engine import Database
-from liveblog.errors import InvalidInput
+from liveblog.errors import InvalidInput, LiveblogError
+from liveblog.live.admission import reader_admitted
+from liveblog.live.frames import sse_event
 from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
+from liveblog.live.stream_transport import STREAM_EXTENSION, StreamWriter
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.stories.visibility import visible_story
 from liveblog.web.api.common import MAX_ID
+from liveblog.web.cors import PUBLIC_READ_HEADERS
 from liveblog.web.reader_admission import admit_reader, busy_response
-from liveblog.web.services import services
+from liveblog.web.security_headers import with_security_headers
+from liveblog.web.services import Services, services
 
-SSE_RETRY_MS = 3000
+EVENT_STREAM = "/stories/{slug}/stream"
 FORMATS = ("json", "html")
+SSE_RETRY_MS = 3000
 SSE_KEEPALIVE = 15.0
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+# What the middleware would have added, for streams answered before it.
+LEAN_HEADERS = with_security_headers([*HEADERS, *PUBLIC_READ_HEADERS])
+_RETRY = f"retry: {SSE_RETRY_MS}\n\n".encode()
+_KEEPALIVE = b": keep-alive\n\n"
+_ENDED = b"event: ended\ndata: {}\n\n"
 
 
-async def story_stream(request: Request) -> Response:
+async def story_stream(request: Request) -> Response | EventStream:
     """Server-sent events /stories/{slug}/stream, resuming from Last-Event-ID or ?after=."""
     after = parse_after(request.headers.get("last-event-id") or request.query_params.get("after"))
     fmt = request.query_params.get("format", "json")
@@ -41,35 +65,7 @@ async def story_stream(request: Request) -> Response:
     # Checked with nothing awaited before the subscribe: a flood cannot overshoot the limit.
     if not admit_reader(services(request), "sse"):
         return busy_response()
-    subscriber = Subscriber(after, fmt)
-    upto = hub.subscribe(story, subscriber)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(
-        _events(hub, story, subscriber, upto), media_type="text/event-stream", headers=headers
-    )
-
-
-async def _events(
-    hub: Hub, story: StoryRef, subscriber: Subscriber, upto: int
-) -> AsyncIterator[str]:
-    try:
-        yield f"retry: {SSE_RETRY_MS}\n\n"
-        frames = await replay(hub, story, subscriber, upto)
-        while True:
-            for frame in frames:
-                yield f"id: {frame.seq}\ndata: {frame.text(subscriber.fmt)}\n\n"
-            if subscriber.closed_with is not None:
-                break
-            taken = await subscriber.next_frames(SSE_KEEPALIVE)
-            if not taken and subscriber.closed_with is None:
-                yield ": keep-alive\n\n"
-            frames = await in_order(hub, story, subscriber, taken)
-        if subscriber.closed_with == CloseCode.ENDED:
-            yield "event: ended\ndata: {}\n\n"
-    except Reload:
-        yield f"event: reload\ndata: {json.dumps({'seq': story.seq})}\n\n"
-    finally:
-        hub.unsubscribe(story.id, subscriber)
+    return EventStream(hub, story, after, fmt)
 
 
 def parse_after(raw: str | None) -> int:
@@ -92,6 +88,110 @@ async def load_story(hub: Hub, db: Database, slug: str, after: int) -> StoryRef:
         return StoryRef.of(await visible_story(session, slug, None))
 
 
+class EventStream:
+    """The stream of one reader of story from seq `after`, in format fmt."""
+
+    __slots__ = ("_headers", "_hub", "_story", "_subscriber")
+
+    def __init__(
+        self,
+        hub: Hub,
+        story: StoryRef,
+        after: int,
+        fmt: str,
+        headers: list[tuple[bytes, bytes]] = HEADERS,
+    ) -> None:
+        self._hub = hub
+        self._story = story
+        self._subscriber = Subscriber(after, fmt, transport="sse")
+        self._headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hub, story, subscriber = self._hub, self._story, self._subscriber
+        writer: StreamWriter | None = scope.get("extensions", {}).get(STREAM_EXTENSION)
+        watcher = None
+        upto = hub.subscribe(story, subscriber)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self._headers})
+            if writer is not None:
+                writer.when_lost(lambda: subscriber.close(CloseCode.RECONNECT))
+            else:  # no word from the server when the reader leaves: listen for it
+                watcher = asyncio.create_task(_close_on_disconnect(receive, subscriber))
+            await self._stream(send, writer, upto)
+        finally:
+            hub.unsubscribe(story.id, subscriber)
+            if writer is not None:
+                writer.when_lost(None)
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _stream(self, send: Send, writer: StreamWriter | None, upto: int) -> None:
+        hub, story, subscriber = self._hub, self._story, self._subscriber
+        await _body(send, _RETRY)
+        try:
+            frames = await replay(hub, story, subscriber, upto)
+            while True:
+                if frames:
+                    fmt = subscriber.fmt
+                    await _body(send, b"".join(sse_event(f.seq, f.text(fmt)) for f in frames))
+                if subscriber.closed_with is not None:
+                    break
+                subscriber.go_direct(writer)
+                taken = await subscriber.next_frames(SSE_KEEPALIVE)
+                if not taken and subscriber.closed_with is None:
+                    await _body(send, _KEEPALIVE)
+                frames = await in_order(hub, story, subscriber, taken)
+            if subscriber.closed_with == CloseCode.ENDED:
+                await _body(send, _ENDED)
+        except Reload:
+            await _body(send, f"event: reload\ndata: {json.dumps({'seq': story.seq})}\n\n".encode())
+        with suppress(OSError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _body(send: Send, data: bytes) -> None:
+    await send({"type": "http.response.body", "body": data, "more_body": True})
+
+
+async def _close_on_disconnect(receive: Receive, subscriber: Subscriber) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    subscriber.close(CloseCode.RECONNECT)
+
+
+class EventStreamMiddleware:
+    """Answers valid GETs of `path` with an EventStream before the rest of the middleware."""
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self._path = compile_path(path)[0]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = self._path.match(scope["path"]) if scope["type"] == "http" else None
+        stream = None
+        if match is not None and scope["method"] == "GET":
+            stream = await _lean_stream(scope["app"].state.services, scope, match["slug"])
+        # Anything but a stream to start goes through the app, which says what is wrong.
+        await (stream or self.app)(scope, receive, send)
+
+
+async def _lean_stream(app_services: Services, scope: Scope, slug: str) -> EventStream | None:
+    """The stream for a request that needs no error and no 204; otherwise None."""
+    query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+    last_event_id = dict(scope["headers"]).get(b"last-event-id", b"").decode("latin-1")
+    fmt = query.get("format", "json")
+    try:
+        after = parse_after(last_event_id or query.get("after"))
+        story = await load_story(app_services.hub, app_services.db, slug, after)
+    except LiveblogError:
+        return None
+    if fmt not in FORMATS or (story.status == "ended" and after >= story.seq):
+        return None
+    if not reader_admitted(app_services.hub, app_services.settings.max_readers):
+        return None  # story_stream turns the reader away, and counts it
+    return EventStream(app_services.hub, story, after, fmt, LEAN_HEADERS)
+
+
 ROUTES: list[BaseRoute] = [
-    Route("/stories/{slug}/stream", story_stream, name="story_stream"),
+    Route(EVENT_STREAM, story_stream, name="story_stream"),
 ]

@@ -1,0 +1,123 @@
+"""Direct writes to event-stream readers: the SSE side of the fan-out's fast path.
+
+As for WebSockets (transport.py), uvicorn's httptools protocol is subclassed only to hand
+the app a writer for the response's transport, as a scope extension on event-stream
+requests. Once a reader is caught up, the hub writes each event's pre-encoded HTTP chunk
+straight to it: no task wakes up per reader per update. The subclass also tells the stream
+when its reader leaves, so an idle stream's task does not have to listen for that itself.
+
+The classes are private to uvicorn, so live_http_protocol() checks their shape first; when
+they do not fit, uvicorn's standard protocol serves the streams (through ASGI send(), a task
+woken per update) and one warning says so."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+
+from liveblog.live.transport import MAX_UNSENT, stored_attributes
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+except ImportError:  # pragma: no cover - uvicorn without httptools
+    HttpToolsProtocol = RequestResponseCycle = None  # type: ignore[assignment,misc]
+
+logger = logging.getLogger(__name__)
+
+STREAM_EXTENSION = "liveblog.stream_writer"
+STANDARD_PROTOCOL = "auto"
+# What we use of uvicorn's private classes: methods we override, attributes they must set.
+OVERRIDDEN = ("on_headers_complete", "connection_lost")
+PROTOCOL_ATTRIBUTES = ("cycle", "scope")
+CYCLE_ATTRIBUTES = ("transport", "disconnected", "chunked_encoding", "response_complete")
+
+
+class StreamWriter:
+    """Writes whole chunks to one event-stream response's transport, refusing when it is
+    closing or backed up; and says when the reader leaves (see when_lost)."""
+
+    __slots__ = ("_cycle", "_on_lost")
+
+    def __init__(self, cycle: RequestResponseCycle) -> None:
+        self._cycle = cycle
+        self._on_lost: Callable[[], None] | None = None
+
+    def write(self, chunk: bytes) -> bool:
+        """Write a complete HTTP chunk now; False if the reader left or is MAX_UNSENT behind.
+        Only once the response has started with chunked encoding (uvicorn's choice for a
+        body of unknown length) do our chunks mean the same to the reader as its own."""
+        cycle = self._cycle
+        transport = cycle.transport
+        if cycle.disconnected or cycle.chunked_encoding is not True or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > MAX_UNSENT:
+            return False
+        transport.write(chunk)
+        return True
+
+    def when_lost(self, callback: Callable[[], None] | None) -> None:
+        """Call callback when the reader leaves, or now if it already has (a client may
+        hang up before its stream starts; uvicorn's send() then stays silent)."""
+        self._on_lost = callback
+        if callback is not None and self._cycle.disconnected:
+            callback()
+
+    def lost(self) -> None:
+        """The connection is gone."""
+        if self._on_lost is not None:
+            self._on_lost()
+
+
+if HttpToolsProtocol is not None:
+
+    class LiveHttpProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol, offering a StreamWriter to event-stream requests."""
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            cycle = self.cycle
+            # The cycle's task was created but has not run: the scope can still be told.
+            if cycle is not None and cycle.scope["path"].endswith("/stream"):
+                cycle.scope.setdefault("extensions", {})[STREAM_EXTENSION] = StreamWriter(cycle)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            cycle = self.cycle
+            super().connection_lost(exc)
+            writer = cycle.scope.get("extensions", {}).get(STREAM_EXTENSION) if cycle else None
+            if writer is not None:
+                writer.lost()
+
+else:  # pragma: no cover - uvicorn without httptools
+    LiveHttpProtocol = None  # type: ignore[assignment,misc]
+
+
+def live_http_protocol() -> type[asyncio.Protocol] | str:
+    """uvicorn's `http` option: LiveHttpProtocol, or STANDARD_PROTOCOL (with one warning)
+    when this uvicorn's private httptools protocol is missing or not the shape we subclass."""
+    problem = misfit(HttpToolsProtocol, RequestResponseCycle)
+    if problem is None:
+        return LiveHttpProtocol
+    logger.warning(
+        "event streams: direct writes are off (%s); serving them through uvicorn's standard "
+        "HTTP protocol: everything works, with more CPU per reader and update",
+        problem,
+    )
+    return STANDARD_PROTOCOL
+
+
+def misfit(protocol: type | None, cycle: type | None) -> str | None:
+    """Why LiveHttpProtocol cannot be built on uvicorn's classes, or None when they have
+    every method and attribute we rely on."""
+    if protocol is None or cycle is None:
+        return "this uvicorn has no httptools protocol (is httptools installed?)"
+    for method in OVERRIDDEN:
+        found = getattr(protocol, method, None)
+        if not callable(found) or inspect.iscoroutinefunction(found):
+            return f"{protocol.__qualname__}.{method} is not the plain method we override"
+    for cls, names in ((protocol, PROTOCOL_ATTRIBUTES), (cycle, CYCLE_ATTRIBUTES)):
+        missing = [name for name in names if name not in stored_attributes(cls)]
+        if missing:
+            return f"{cls.__qualname__} does not set {', '.join(missing)}"
+    return None
