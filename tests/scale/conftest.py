@@ -30,6 +30,7 @@ import websockets
 from websockets.protocol import State
 
 from tests.live.readers import ws_url
+from tests.reader_counts import until_story_readers
 from tests.support import (
     POSTGRES_ADMIN_URL,
     Deployment,
@@ -212,13 +213,6 @@ async def get_json(url: str) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-async def metrics_text(base: str) -> str:
-    async with httpx.AsyncClient(timeout=DEADLINE) as client:
-        response = await client.get(f"{base}/metrics")
-    assert response.status_code == 200
-    return response.text
-
-
 def log_lines(server: LiveServer, needle: str) -> list[str]:
     """The lines of the server's log (all its runs on this port) that contain needle."""
     return [line for line in server.log().splitlines() if needle in line]
@@ -284,6 +278,14 @@ class StayingReader:
         except (websockets.ConnectionClosed, TimeoutError):
             return False
         return True
+
+
+async def until_subscribed(*readers: StayingReader) -> None:
+    """Wait until each server counts its readers among these (all of one story, each process
+    its own): entries posted after that reach them live, not in their replay."""
+    for base in {reader.base for reader in readers}:
+        on_base = sum(reader.base == base for reader in readers)
+        await until_story_readers([base], readers[0].slug, on_base, DEADLINE)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from tests.scale.conftest import (
     new_live_story,
     scale_deployment,
     shared_redis_bus,
+    until_subscribed,
 )
 from tests.support import LiveServer, postgres_database
 
@@ -108,6 +109,7 @@ async def assert_crosses_processes(cluster: Cluster, heard: list[str]) -> None:
         StayingReader(a.url, slug, base) as on_a,
         StayingReader(b.url, slug, base) as on_b,
     ):
+        await until_subscribed(on_a, on_b)
         first = await post_entry(a.url, cluster.headers, slug, "Posted to the first process")
         for reader in (on_a, on_b):
             await reader.wait_for(base + 1)
@@ -173,6 +175,7 @@ async def test_concurrent_writers_on_four_processes_make_seqs_one_to_n(
         StayingReader(servers[2].url, slug, base) as r2,
         StayingReader(servers[3].url, slug, base) as r3,
     ):
+        await until_subscribed(r0, r1, r2, r3)
         written = await asyncio.gather(*(write(s, w) for w, s in enumerate(servers)))
         for reader in (r0, r1, r2, r3):
             await reader.wait_for(base + total)
@@ -216,7 +219,14 @@ async def test_workers_flag_serves_one_port_from_several_processes(two_workers: 
         readers = [
             await stack.enter_async_context(StayingReader(server.url, slug, base)) for _ in range(6)
         ]
-        ids = [(await post_entry(server.url, headers, slug, f"entry {n}"))["id"] for n in range(6)]
+        # Each worker counts only its own readers, and one port hides which answers: a first
+        # entry every reader has received shows they all subscribed, so the rest come live.
+        ids = [(await post_entry(server.url, headers, slug, "entry 0"))["id"]]
+        for reader in readers:
+            await reader.wait_for(base + 1)
+        ids += [
+            (await post_entry(server.url, headers, slug, f"entry {n}"))["id"] for n in range(1, 6)
+        ]
         for reader in readers:
             await reader.wait_for(base + 6)
     for reader in readers:

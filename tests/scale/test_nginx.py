@@ -19,16 +19,16 @@ import httpx
 import pytest
 
 from tests.live.readers import read_sse
+from tests.reader_counts import until_story_readers
 from tests.scale.conftest import (
     DEADLINE,
     Processes,
     StayingReader,
     editor_headers,
-    eventually,
-    metrics_text,
     new_live_story,
     scale_deployment,
     shared_redis_bus,
+    until_subscribed,
 )
 from tests.support import LiveServer, free_port, postgres_database, skip_or_fail, stop_process
 
@@ -149,19 +149,11 @@ async def post_entry(base: str, headers: dict[str, str], slug: str, body: str) -
     return response.json()
 
 
-async def readers_connected(servers: list[LiveServer]) -> float:
-    total = 0.0
-    for server in servers:
-        match = re.search(r"^liveblog_readers (\S+)$", await metrics_text(server.url), re.M)
-        assert match
-        total += float(match.group(1))
-    return total
-
-
 async def test_websocket_reader_through_nginx_gets_live_entries(site: Site) -> None:
     nginx, (a, b), headers = site.nginx, site.servers, site.headers
     slug, base = await new_live_story(nginx.url, headers)
     async with StayingReader(nginx.url, slug, base) as reader:
+        await until_story_readers([a.url, b.url], slug, 1)  # on whichever nginx chose
         posted = [
             await post_entry(nginx.url, headers, slug, "Through nginx"),
             await post_entry(a.url, headers, slug, "Straight to the first process"),
@@ -178,9 +170,8 @@ async def test_sse_reader_through_nginx_gets_entries_while_the_stream_is_open(
 ) -> None:
     nginx, servers, headers = site.nginx, site.servers, site.headers
     slug, base = await new_live_story(nginx.url, headers)
-    before = await readers_connected(servers)
     reading = asyncio.create_task(read_sse(nginx.url, slug, base + 2, last_event_id=base))
-    await eventually(lambda: _more(servers, before), "the stream to be subscribed")
+    await until_story_readers([s.url for s in servers], slug, 1)  # the stream is subscribed
     first = await post_entry(nginx.url, headers, slug, "First, over the stream")
     second = await post_entry(nginx.url, headers, slug, "Second, over the stream")
     # read_sse returns at seq base + 2 with the response still streaming: nothing waited for
@@ -192,14 +183,11 @@ async def test_sse_reader_through_nginx_gets_entries_while_the_stream_is_open(
     assert [d["seq"] for d in data] == [base + 1, base + 2]
 
 
-async def _more(servers: list[LiveServer], before: float) -> bool:
-    return await readers_connected(servers) > before
-
-
 async def test_entry_posted_through_nginx_reaches_readers_of_both_processes(site: Site) -> None:
     nginx, (a, b), headers = site.nginx, site.servers, site.headers
     slug, base = await new_live_story(nginx.url, headers)
     async with StayingReader(a.url, slug, base) as on_a, StayingReader(b.url, slug, base) as on_b:
+        await until_subscribed(on_a, on_b)
         posted = [await post_entry(nginx.url, headers, slug, f"entry {n}") for n in range(4)]
         for reader in (on_a, on_b):
             await reader.wait_for(base + 4)
