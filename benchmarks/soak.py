@@ -3,10 +3,11 @@
     python benchmarks/soak.py [--minutes 60] [--readers 1000] [--rate 5]
                               [--churn-min 30] [--churn-max 120] [--json out.json]
 
-One `liveblog serve` on a fresh SQLite folder (pinned to one core, the load client to
-another, as in fanout.py). --readers WebSocket readers (`?format=json`) read the story from
-its first event; each leaves every --churn-min..--churn-max seconds (at random) and resumes
-with `?after=` its last seq, with the page's backoff and jitter when a try fails. A reporter
+One `liveblog serve` on a fresh SQLite folder, pinned to one core (as in fanout.py); the
+readers run in load-client processes of 250, free to use any core. --readers WebSocket
+readers (`?format=json`) read the story from its first event; each leaves every
+--churn-min..--churn-max seconds (at random) and resumes with `?after=` its last seq, with
+the page's backoff and jitter when a try fails. A reporter
 makes --rate changes a second through the JSON API with an editor's token: 70% new entries,
 20% edits, 10% retractions. At the end every reader's log (each seq once, in order, with
 each event's content, and the last state of every entry) must equal the story's log from

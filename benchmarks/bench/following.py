@@ -13,11 +13,14 @@ FOLLOWERS_PER_PROCESS = 2500
 
 
 class Followers:
-    """count followers of one story in as many processes as they need."""
+    """count followers of one story in as many processes as they need (per_process each:
+    fewer where each message costs more, as in "log" mode)."""
 
-    def __init__(self, count: int, cpu: int | None) -> None:
+    def __init__(
+        self, count: int, cpu: int | None, per_process: int = FOLLOWERS_PER_PROCESS
+    ) -> None:
         self.count = count
-        processes = max(1, math.ceil(count / FOLLOWERS_PER_PROCESS))
+        processes = max(1, math.ceil(count / per_process))
         self.clients = Clients(processes, cpu, main=follower_main)
         self.shares = [count // processes + (i < count % processes) for i in range(processes)]
 

@@ -27,6 +27,7 @@ from bench.stats import slope
 
 WARM_UP_SHARE = 0.2  # the first fifth of the samples is start-up, not a trend
 JUDGED_MINUTES = 10.0  # an RSS slope over a shorter window is reported, not judged
+LOG_FOLLOWERS_PER_PROCESS = 250
 SOCKET_MARGIN = 2  # sockets the server may hold beyond its idle count once readers leave
 
 
@@ -106,7 +107,9 @@ async def soak(plan: SoakPlan, workdir: Path, pin: Pinning) -> dict[str, Any]:
         assert ours.http is not None
         pid = ours.stats_pid
         idle_fds = open_fds(pid)
-        followers = Followers(plan.readers, pin.client_cpu)
+        # Each message is parsed and digested: spread the readers over processes free to use
+        # any core, so that they keep up even on a busy machine.
+        followers = Followers(plan.readers, None, per_process=LOG_FOLLOWERS_PER_PROCESS)
         path = f"/stories/{ours.slug}/live?after={{after}}&format=json"
         connected = await asyncio.to_thread(followers.follow, ours.port, path, 0, True)
         log(f"soak: {connected['ok']:,} readers connected in {connected['seconds']:.1f}s")
