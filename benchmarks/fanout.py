@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -106,6 +107,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, help="server worker processes in the storm (1; postgres 2)"
     )
     parser.add_argument("--json", help="also write every number to this JSON file")
+    parser.add_argument("--logs", help="keep the servers' logs in this folder")
     return parser.parse_args(argv)
 
 
@@ -114,7 +116,6 @@ async def run(args: argparse.Namespace, plan: Plan) -> dict[str, Any]:
     log(f"fanout: {pin.note}")
     if pin.client_cpu is not None:
         os.sched_setaffinity(0, {pin.client_cpu})  # the publisher runs beside the load client
-    servers = set(args.servers.split(","))
     results: dict[str, Any] = {
         "machine": machine(),
         "pinning": pin.note,
@@ -124,31 +125,47 @@ async def run(args: argparse.Namespace, plan: Plan) -> dict[str, Any]:
         "skipped": [],
     }
     with tempfile.TemporaryDirectory(prefix="liveblog-fanout-") as tmp:
-        workdir = Path(tmp)
-        ours = Ours(pin, workdir)
-        if plan.scenarios - {"storm"}:
-            log("ours: making an editor and a token with the CLI")
-            ours.make_editor()
-        targets = _targets(args, plan, pin, workdir, ours, servers, results["skipped"])
-        if "ws" in plan.scenarios:
-            for readers in plan.readers:
-                for target in targets:
-                    results["fanout"].append(
-                        await fanout_scenario.fanout(target, readers, plan, pin)
-                    )
-        if "slow" in plan.scenarios and "ours" in servers:
-            results["slow_readers"] = await slow_scenario.slow_readers(ours, plan, pin)
-        if "sse" in plan.scenarios:
-            for target in targets:
-                if target.has_sse:
-                    results["fanout"].append(
-                        await fanout_scenario.fanout(target, plan.sse_readers, plan, pin, "sse")
-                    )
-        if "throughput" in plan.scenarios and "ours" in servers:
-            results["throughput"] = await throughput_scenario.throughput(ours, plan, pin)
-        if "storm" in plan.scenarios:
-            results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm", pin)
+        try:
+            await _scenarios(args, plan, pin, Path(tmp), results)
+        finally:
+            if args.logs:
+                _keep_logs(Path(tmp), Path(args.logs))
     return results
+
+
+async def _scenarios(
+    args: argparse.Namespace, plan: Plan, pin: Any, workdir: Path, results: dict[str, Any]
+) -> None:
+    """Run each scenario of the plan in turn, adding its numbers to results."""
+    servers = set(args.servers.split(","))
+    ours = Ours(pin, workdir)
+    if plan.scenarios - {"storm"}:
+        log("ours: making an editor and a token with the CLI")
+        ours.make_editor()
+    targets = _targets(args, plan, pin, workdir, ours, servers, results["skipped"])
+    if "ws" in plan.scenarios:
+        for readers in plan.readers:
+            for target in targets:
+                results["fanout"].append(await fanout_scenario.fanout(target, readers, plan, pin))
+    if "slow" in plan.scenarios and "ours" in servers:
+        results["slow_readers"] = await slow_scenario.slow_readers(ours, plan, pin)
+    if "sse" in plan.scenarios:
+        for target in targets:
+            if target.has_sse:
+                results["fanout"].append(
+                    await fanout_scenario.fanout(target, plan.sse_readers, plan, pin, "sse")
+                )
+    if "throughput" in plan.scenarios and "ours" in servers:
+        results["throughput"] = await throughput_scenario.throughput(ours, plan, pin)
+    if "storm" in plan.scenarios:
+        results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm", pin)
+
+
+def _keep_logs(workdir: Path, folder: Path) -> None:
+    """Copy every server log of the run into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in workdir.rglob("*.log"):
+        shutil.copy(path, folder / path.name)
 
 
 def _targets(

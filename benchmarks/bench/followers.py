@@ -27,6 +27,7 @@ from typing import Any
 from loadclient import CONNECT_TIMEOUT, WS_KEY, Reader, Worker, worker_main
 
 SEQ = re.compile(rb'"seq":\s*(\d+)')
+RELOAD_MESSAGE = b'"reload"'  # {"type": "reload", "seq": N} comes before a 4001 close
 # What an entry's "last state" is: the fields a reader shows (not, e.g., links the API adds).
 ENTRY_FIELDS = ("id", "title", "body", "html", "retracted", "updated_at", "pinned", "key_event")
 RELOAD, ENDED, NOT_FOUND = 4001, 4002, 4004  # close codes after which a page stops resuming
@@ -106,7 +107,7 @@ class Follower:
 
     def receive(self, message: bytes) -> None:
         match = SEQ.search(message, 0, 64)
-        if match is None:
+        if match is None or RELOAD_MESSAGE in message[:64]:  # a reload names the story's seq
             return
         seq = int(match.group(1))
         if seq <= self.last:
