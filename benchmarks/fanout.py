@@ -33,14 +33,13 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.host import log, machine, pinning
+from bench.host import keep_logs, log, machine, pinning
 from bench.nchan import Nchan, find_nchan
 from bench.ours import Ours
 from bench.targets import Floor, Target
@@ -129,7 +128,7 @@ async def run(args: argparse.Namespace, plan: Plan) -> dict[str, Any]:
             await _scenarios(args, plan, pin, Path(tmp), results)
         finally:
             if args.logs:
-                _keep_logs(Path(tmp), Path(args.logs))
+                keep_logs(Path(tmp), Path(args.logs))
     return results
 
 
@@ -159,13 +158,6 @@ async def _scenarios(
         results["throughput"] = await throughput_scenario.throughput(ours, plan, pin)
     if "storm" in plan.scenarios:
         results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm", pin)
-
-
-def _keep_logs(workdir: Path, folder: Path) -> None:
-    """Copy every server log of the run into folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in workdir.rglob("*.log"):
-        shutil.copy(path, folder / path.name)
 
 
 def _targets(

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.host import log, machine, pinning
+from bench.host import keep_logs, log, machine, pinning
 from loadclient import raise_fd_limit
 from scenarios.soak import SoakPlan, report_lines, soak
 
@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rss-limit", type=float, default=10.0, help="largest RSS slope that passes, MiB/h (10)"
     )
     parser.add_argument("--json", help="also write every number to this JSON file")
+    parser.add_argument("--logs", help="keep the server's log in this folder")
     return parser.parse_args(argv)
 
 
@@ -68,11 +69,15 @@ def make_plan(args: argparse.Namespace) -> SoakPlan:
     )
 
 
-async def run(plan: SoakPlan) -> dict:
+async def run(plan: SoakPlan, logs: str | None) -> dict:
     pin = pinning()
     log(f"soak: {pin.note}")
     with tempfile.TemporaryDirectory(prefix="liveblog-soak-") as tmp:
-        row = await soak(plan, Path(tmp), pin)
+        try:
+            row = await soak(plan, Path(tmp), pin)
+        finally:
+            if logs:
+                keep_logs(Path(tmp), Path(logs))
     return {
         "machine": machine(),
         "pinning": pin.note,
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     raise_fd_limit()
     started = time.monotonic()
-    results = asyncio.run(run(plan))
+    results = asyncio.run(run(plan, args.logs))
     results["seconds"] = round(time.monotonic() - started, 1)
     m = results["machine"]
     text = "\n".join(

@@ -126,3 +126,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def keep_logs(workdir: Path, folder: Path) -> None:
+    """Copy every server log under workdir into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in workdir.rglob("*.log"):
+        shutil.copy(path, folder / path.name)
