@@ -71,7 +71,7 @@ def make_plan(args: argparse.Namespace) -> SoakPlan:
 
 async def run(plan: SoakPlan, logs: str | None) -> dict:
     pin = pinning()
-    log(f"soak: {pin.note}")
+    log(f"soak: {pin.note.split(',')[0]}; readers on any core")
     with tempfile.TemporaryDirectory(prefix="liveblog-soak-") as tmp:
         try:
             row = await soak(plan, Path(tmp), pin)
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(
         [
             f"Soak, {m['date']}: {m['nproc']} × {m['cpu']}, Python {m['python']};"
-            f" {results['pinning']}; load average {m['load_average']} at the start;"
+            f" {results['pinning'].split(',')[0]}, readers on any core; load average"
+            f" {m['load_average']} at the start;"
             f" code {m['commit']}.",
             f"Command: `{results['command']}`",
             "",
