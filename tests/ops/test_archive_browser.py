@@ -23,6 +23,9 @@ from tests.browser import browser_fixture, new_page_fixture, page_fixture, watch
 from tests.ops.stories import api_client, post, sqlite_deployment, write_story
 from tests.support import STARTUP_DEADLINE, Deployment, LiveServer, free_port, stop_process
 
+# Among the longest modules: started first (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 PUBLIC_URL = "https://news.example.com"
 # With the story's six other entries (one a draft), more than a page of 50 is published.
 PLAIN_ENTRIES = 50

@@ -10,6 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.ops.stories import (
     Poster,
     api_answers,
@@ -21,6 +23,9 @@ from tests.ops.stories import (
     written_story,
 )
 from tests.support import Deployment, LiveServer, postgres_database, skip_or_fail
+
+# Among the longest modules: started first (tests/conftest.py).
+pytestmark = pytest.mark.slow
 
 DEADLINE = 30.0
 

@@ -21,6 +21,9 @@ from liveblog.demo import OPENING, SLUG
 from tests.live.readers import ws_url
 from tests.support import Deployment, LiveServer, postgres_database, redis_url
 
+# Among the longest modules: started first (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 TOKEN = secrets.token_urlsafe(24)
 DEADLINE = 30.0
 NEW_ENTRIES = 3

@@ -21,6 +21,9 @@ from tests.ops.stories import (
 )
 from tests.support import Deployment, LiveServer, postgres_database
 
+# Among the longest modules: started first (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 STORY_TABLES = ("stories", "entries", "entry_revisions", "story_events", "users", "media")
 
 
