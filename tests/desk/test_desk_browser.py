@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, Route, expect
 
 from liveblog.stories.story_changes import slugify
 from tests.browser import PageLog, assert_accessible
-from tests.desk.conftest import (
+from tests.desk.support import (
     PHONE,
     Desk,
     DeskUser,

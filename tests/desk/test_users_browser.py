@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.desk.conftest import PASSWORD, PHONE, Desk, DeskUser
+from tests.desk.support import PASSWORD, PHONE, Desk, DeskUser
 from tests.support import LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.

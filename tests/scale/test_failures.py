@@ -20,7 +20,7 @@ import pytest
 
 from liveblog.live.hub import CHECK_INTERVAL
 from tests.live.readers import metric
-from tests.scale.conftest import (
+from tests.scale.support import (
     DEADLINE,
     Cluster,
     FollowingReader,

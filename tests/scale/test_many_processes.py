@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from liveblog.live.bus.postgres import CHANNEL as POSTGRES_CHANNEL
 from liveblog.live.bus.redis import CHANNEL as REDIS_CHANNEL
-from tests.scale.conftest import (
+from tests.scale.support import (
     DEADLINE,
     Cluster,
     Processes,

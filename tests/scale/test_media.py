@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from tests.scale.conftest import DEADLINE, Processes, editor_headers, scale_deployment
+from tests.scale.support import DEADLINE, Processes, editor_headers, scale_deployment
 from tests.scale.test_nginx import Site
 from tests.scale.test_nginx import site as site  # the fixture: nginx before two processes
 from tests.support import postgres_database

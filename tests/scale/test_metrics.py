@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.live.readers import metric
-from tests.scale.conftest import (
+from tests.scale.support import (
     DEADLINE,
     Processes,
     StayingReader,

@@ -20,7 +20,7 @@ import pytest
 
 from tests.live.readers import read_sse
 from tests.reader_counts import until_story_readers
-from tests.scale.conftest import (
+from tests.scale.support import (
     DEADLINE,
     Processes,
     StayingReader,
