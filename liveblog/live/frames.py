@@ -13,10 +13,6 @@ from liveblog.stories.events import StoryEvent
 ENTRY_PARTIAL = "entries/_entry.html"
 
 
-# How a reader receives frames: transport and format. Each kind has its own wire bytes.
-WIRE_KINDS = ("ws-json", "ws-html", "sse-json", "sse-html")
-
-
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One event, ready to send: `json` is the API's event object, `html` the page's fragment
@@ -28,6 +24,7 @@ class Frame:
     json: str
     html: str
     ends_story: bool = False
+    # By how a reader takes them, transport and format: "ws-json", "ws-html", "sse-json"…
     wires: dict[str, bytes] = field(default_factory=dict)
 
     def text(self, fmt: str) -> str:
