@@ -214,6 +214,9 @@ def _row(
     trend = samples[int(len(samples) * WARM_UP_SHARE) :]
     window = (trend[-1][0] - trend[0][0]) / 60 if len(trend) > 1 else 0.0
     rss_slope = slope([(t / 3600, mib) for t, mib, _ in trend])
+    # A step (a burst's high-water mark) and a steady climb fit the same line; the last
+    # half's own slope tells them apart.
+    late_slope = slope([(t / 3600, mib) for t, mib, _ in samples[len(samples) // 2 :]])
     logs_ok = connected["ok"] == plan.readers and not differ and not lost and not dups
     logs_ok = logs_ok and not story["mismatched"] and not reporter.errors
     rss_judged = window >= JUDGED_MINUTES
@@ -242,6 +245,7 @@ def _row(
         "rss_start_mib": samples[0][1],
         "rss_end_mib": samples[-1][1],
         "rss_slope_mib_per_hour": rss_slope,
+        "rss_slope_last_half_mib_per_hour": late_slope,
         "rss_window_minutes": round(window, 1),
         "rss_limit_mib_per_hour": plan.rss_limit,
         "rss_ok": rss_slope <= plan.rss_limit if rss_judged else None,
@@ -276,7 +280,8 @@ def report_lines(r: dict[str, Any]) -> list[str]:
         f"- RSS: {r['rss_start_mib']:.1f} → {r['rss_end_mib']:.1f} MiB, slope"
         f" {r['rss_slope_mib_per_hour']:+.1f} MiB/h over the last {r['rss_window_minutes']:g}"
         f" min (limit {r['rss_limit_mib_per_hour']:g} MiB/h, judged over"
-        f" {JUDGED_MINUTES:g} min or more): {rss_verdict}",
+        f" {JUDGED_MINUTES:g} min or more): {rss_verdict}; over the last half alone"
+        f" {r['rss_slope_last_half_mib_per_hour']:+.1f} MiB/h",
         f"- Open files: {r['fds_idle']} idle ({r['sockets_idle']} sockets),"
         f" {r['fds_min']}–{r['fds_max']} with readers, {r['fds_after_readers_left']}"
         f" ({r['sockets_after_readers_left']} sockets) once they and the reporter's"
