@@ -38,7 +38,10 @@
     });
   }
 
+  // A request clears its form's last error; not the composer's live preview, whose request
+  // (sent as the reporter types, or late on a slow line) would wipe a publish error unread.
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.matches("[hx-target='#preview']")) return;
     var slot = errorSlot(event.detail.elt);
     if (slot && slot.id !== "desk-notice") slot.textContent = "";
   });
