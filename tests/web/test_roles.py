@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.live.readers import post, story_seq
 from tests.support import LiveServer
 
 
@@ -17,16 +18,6 @@ def other_reporter(server: LiveServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         yield http
-
-
-def post(desk: httpx.Client, slug: str, body: str, **fields: object) -> dict:
-    response = desk.post(f"/api/stories/{slug}/entries", json={"body": body, **fields})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def seq(desk: httpx.Client, slug: str) -> int:
-    return desk.get(f"/api/stories/{slug}").json()["seq"]
 
 
 def test_reporter_posts_edits_and_retracts_own_entries(
@@ -52,7 +43,7 @@ def test_reporter_cannot_change_another_authors_entry(
     slug = live_story["slug"]
     for owner in (other_reporter, editor):
         url = f"/api/stories/{slug}/entries/{post(owner, slug, 'Not yours')['id']}"
-        before, seq_before = owner.get(url).json(), seq(owner, slug)
+        before, seq_before = owner.get(url).json(), story_seq(owner, slug)
         attempts = [
             reporter.patch(url, json={"body": "Hijacked"}),
             reporter.patch(url, json={"pinned": True}),
@@ -63,7 +54,7 @@ def test_reporter_cannot_change_another_authors_entry(
             assert response.status_code == 403, response.text
             assert response.json()["error"]["code"] == "forbidden"
         assert owner.get(url).json() == before
-        assert seq(owner, slug) == seq_before
+        assert story_seq(owner, slug) == seq_before
 
 
 @pytest.mark.parametrize("role", ["editor", "admin"])
