@@ -26,6 +26,7 @@ LONG_TEXT = (
     "Water is rising **fast** near the harbour & the old bridge, officials say, "
     "and more rain is due tonight"
 )
+FEED_TYPES = {"atom": "application/atom+xml", "json": "application/feed+json"}
 
 
 @pytest.fixture
@@ -54,15 +55,28 @@ def permalink(server: LiveServer, slug: str, entry: dict) -> str:
     return f"{server.url}/stories/{slug}/entries/{entry['id']}"
 
 
+def get_feed(client: httpx.Client, path: str) -> httpx.Response:
+    """The feed at path (ending .atom or .json): 200, with its format's content type."""
+    response = client.get(path)
+    assert response.status_code == 200
+    kind = path.rpartition(".")[2]
+    assert response.headers["content-type"] == f"{FEED_TYPES[kind]}; charset=utf-8"
+    return response
+
+
+def parse_atom(response: httpx.Response) -> feedparser.FeedParserDict:
+    """The Atom feed in response, which feedparser must read without complaint."""
+    feed = feedparser.parse(response.content)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    return feed
+
+
 def test_atom_feed_is_valid_and_has_every_published_entry(
     server: LiveServer, client: httpx.Client, story: dict
 ) -> None:
     slug, entries = story["slug"], story["entries"]
-    response = client.get(f"/stories/{slug}/feed.atom")
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
-    feed = feedparser.parse(response.content)
-    assert feed.bozo == 0, feed.get("bozo_exception")
+    response = get_feed(client, f"/stories/{slug}/feed.atom")
+    feed = parse_atom(response)
     assert feed.version == "atom10"
     assert feed.feed.title == story["title"]
     assert feed.feed.link == f"{server.url}/stories/{slug}"
@@ -92,10 +106,7 @@ def test_json_feed_is_valid_json_feed_1_1(
     server: LiveServer, client: httpx.Client, story: dict
 ) -> None:
     slug, entries = story["slug"], story["entries"]
-    response = client.get(f"/stories/{slug}/feed.json")
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/feed+json; charset=utf-8"
-    document = response.json()
+    document = get_feed(client, f"/stories/{slug}/feed.json").json()
     validator = jsonschema.Draft202012Validator(
         JSON_FEED_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
@@ -146,11 +157,7 @@ def test_site_feed_lists_live_and_ended_stories_only(
         slug = slugs[status] = created.json()["slug"]
         for step in {"draft": [], "live": ["live"], "ended": ["live", "ended"]}[status]:
             assert editor.patch(f"/api/stories/{slug}", json={"status": step}).status_code == 200
-    response = client.get("/feed.atom")
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
-    feed = feedparser.parse(response.content)
-    assert feed.bozo == 0, feed.get("bozo_exception")
+    feed = parse_atom(get_feed(client, "/feed.atom"))
     links = [entry.link for entry in feed.entries]
     assert f"{server.url}/stories/{slugs['live']}" in links
     assert f"{server.url}/stories/{slugs['ended']}" in links
@@ -180,8 +187,8 @@ def public_server(deployment: Deployment, server: LiveServer) -> Iterator[LiveSe
 def test_absolute_urls_come_from_the_public_url(public_server: LiveServer, story: dict) -> None:
     slug = story["slug"]
     with httpx.Client(base_url=public_server.url, timeout=30) as http:
-        document = http.get(f"/stories/{slug}/feed.json").json()
-        atom = feedparser.parse(http.get(f"/stories/{slug}/feed.atom").content)
+        document = get_feed(http, f"/stories/{slug}/feed.json").json()
+        atom = parse_atom(get_feed(http, f"/stories/{slug}/feed.atom"))
     assert document["feed_url"] == f"https://live.example.com/stories/{slug}/feed.json"
     assert all(
         item["url"].startswith(f"https://live.example.com/stories/{slug}/entries/")
