@@ -12,6 +12,7 @@ from tests.support import Deployment, LiveServer
 
 TABLES = ("stories", "entries", "story_events", "entry_revisions", "idempotency_keys")
 LIMIT = 256 * 1024  # the default LIVEBLOG_MAX_BODY_BYTES
+Writes = list[tuple[str, str, dict]]
 
 
 def row_counts(server: LiveServer) -> dict[str, int]:
@@ -52,22 +53,27 @@ def post_entry(desk: httpx.Client, slug: str, body: str = "An update") -> dict:
     return response.json()
 
 
-def test_body_that_is_not_a_json_object_is_422(
-    server: LiveServer, editor: httpx.Client, live_story: dict
-) -> None:
-    slug = live_story["slug"]
-    entry = post_entry(editor, slug)
-    targets = [
-        ("POST", "/api/stories"),
-        ("PATCH", f"/api/stories/{slug}"),
-        ("POST", f"/api/stories/{slug}/entries"),
-        ("PATCH", f"/api/stories/{slug}/entries/{entry['id']}"),
-        ("DELETE", f"/api/stories/{slug}/entries/{entry['id']}"),
+@pytest.fixture
+def writes(editor: httpx.Client, live_story: dict) -> Writes:
+    """Every API write on the story and on a new entry of it: (method, URL, a JSON body)."""
+    story = f"/api/stories/{live_story['slug']}"
+    entry = f"{story}/entries/{post_entry(editor, live_story['slug'])['id']}"
+    return [
+        ("POST", "/api/stories", {"title": "Sneaky"}),
+        ("PATCH", story, {"status": "ended"}),
+        ("POST", f"{story}/entries", {"body": "Sneaky"}),
+        ("PATCH", entry, {"body": "Sneaky"}),
+        ("DELETE", entry, {}),
     ]
+
+
+def test_body_that_is_not_a_json_object_is_422(
+    server: LiveServer, editor: httpx.Client, live_story: dict, writes: Writes
+) -> None:
     bodies = [b'{"body": "unclosed', b"{bad}", b'[{"body": "x"}]', b'"x"', b"null", b"42"]
     headers = {"Content-Type": "application/json"}
-    with nothing_written(server, editor, slug):
-        for method, url in targets:
+    with nothing_written(server, editor, live_story["slug"]):
+        for method, url, _ in writes:
             for body in bodies:
                 response = editor.request(method, url, content=body, headers=headers)
                 error = assert_error(response, 422)
@@ -201,17 +207,9 @@ def test_unknown_entry_is_404(server: LiveServer, editor: httpx.Client, live_sto
 
 
 def test_missing_or_invalid_credentials_are_401(
-    server: LiveServer, editor: httpx.Client, live_story: dict
+    server: LiveServer, editor: httpx.Client, live_story: dict, writes: Writes
 ) -> None:
     slug = live_story["slug"]
-    entry = post_entry(editor, slug)
-    writes = [
-        ("POST", "/api/stories", {"title": "Sneaky"}),
-        ("PATCH", f"/api/stories/{slug}", {"status": "ended"}),
-        ("POST", f"/api/stories/{slug}/entries", {"body": "Sneaky"}),
-        ("PATCH", f"/api/stories/{slug}/entries/{entry['id']}", {"body": "Sneaky"}),
-        ("DELETE", f"/api/stories/{slug}/entries/{entry['id']}", {}),
-    ]
     bad_headers = [
         {},
         {"Authorization": "Bearer lb_not-a-real-token"},
@@ -242,10 +240,9 @@ def test_wrong_role_is_403(
 
 
 def test_body_over_the_limit_is_413(
-    server: LiveServer, editor: httpx.Client, live_story: dict
+    server: LiveServer, editor: httpx.Client, live_story: dict, writes: Writes
 ) -> None:
     slug = live_story["slug"]
-    entry = post_entry(editor, slug)
     too_big = b'{"body": "' + b"x" * LIMIT + b'"}'
 
     def chunked():  # no Content-Length: the server must count as it reads
@@ -254,15 +251,9 @@ def test_body_over_the_limit_is_413(
             yield b"x" * 8192
         yield b'"}'
 
-    targets = [
-        ("POST", "/api/stories"),
-        ("PATCH", f"/api/stories/{slug}"),
-        ("POST", f"/api/stories/{slug}/entries"),
-        ("PATCH", f"/api/stories/{slug}/entries/{entry['id']}"),
-    ]
     headers = {"Content-Type": "application/json"}
     with nothing_written(server, editor, slug):
-        for method, url in targets:
+        for method, url, _ in writes:
             response = editor.request(method, url, content=too_big, headers=headers)
             assert response.request.headers["content-length"] == str(len(too_big))
             assert_error(response, 413)
