@@ -34,6 +34,12 @@ def failures(server: LiveServer) -> int:
     return server.deployment.count_rows("sign_in_failures")["sign_in_failures"]
 
 
+def fail_to_sign_in(http: httpx.Client, name: str, times: int) -> None:
+    """Sign in as name with a wrong password, times over; each is refused with 401."""
+    for _ in range(times):
+        assert sign_in(http, name, "guess").status_code == 401
+
+
 @pytest.fixture
 def account(server: LiveServer) -> str:
     """A reporter of the test's own (password: PASSWORD)."""
@@ -95,8 +101,7 @@ def test_the_sixth_failed_sign_in_for_a_name_is_refused_with_retry_after(
     server: LiveServer, account: str
 ) -> None:
     with desk_client(server) as http:
-        for _ in range(5):
-            assert sign_in(http, account, "guess").status_code == 401
+        fail_to_sign_in(http, account, 5)
         counted = failures(server)
         refused = sign_in(http, account, PASSWORD)  # even the right password, from anywhere
         assert refused.status_code == 429
@@ -166,11 +171,9 @@ def test_a_success_forgets_earlier_failures_from_that_address(
     server: LiveServer, account: str
 ) -> None:
     with desk_client(server) as http:
-        for _ in range(4):
-            assert sign_in(http, account, "typo").status_code == 401
+        fail_to_sign_in(http, account, 4)
         assert sign_in(http, account, PASSWORD).status_code == 303
-        for _ in range(5):
-            assert sign_in(http, account, "typo").status_code == 401
+        fail_to_sign_in(http, account, 5)
 
 
 def test_an_unknown_name_takes_about_as_long_as_a_wrong_password(
