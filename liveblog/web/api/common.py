@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from liveblog.errors import InvalidInput, NotFound, TooLarge
 from liveblog.schemas import NO_NUL
+from liveblog.stories.idempotency import IdempotentRequest
 from liveblog.web.services import services
 
 # Ids are 32-bit on PostgreSQL; a larger one cannot exist.
@@ -67,6 +68,16 @@ async def read_body(request: Request) -> bytes:
             raise TooLarge(f"the request body is over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_idempotent(
+    request: Request, model: type[Model]
+) -> tuple[Model, IdempotentRequest | None]:
+    """The body parsed into model, and the request as its Idempotency-Key (if any) names it."""
+    body = await read_body(request)
+    data = parse_json(body, model)
+    key = request.headers.get("idempotency-key")
+    return data, IdempotentRequest.from_request(key, request.method, request.url.path, body)
 
 
 def parse_json(body: bytes, model: type[Model]) -> Model:

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from liveblog.db import reads
 from liveblog.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, Retraction
 from liveblog.stories import versions
-from liveblog.stories.idempotency import IdempotentRequest
 from liveblog.stories.serialize import entry_json
 from liveblog.stories.visibility import visible_entry, visible_story
 from liveblog.web.api import params
 from liveblog.web.api.common import (
+    Handler,
     Operation,
     Param,
-    int_query,
     json_response,
-    parse_json,
     path_id,
-    read_body,
+    read_idempotent,
     read_json,
 )
+from liveblog.web.api.kinds import cached_read, idempotent_create
+from liveblog.web.api.paging import page_json, page_query
 from liveblog.web.auth import optional_user, required_user
 from liveblog.web.http_cache import cached_json
 from liveblog.web.services import services
@@ -30,26 +31,19 @@ from liveblog.web.services import services
 async def list_entries(request: Request) -> Response:
     """A story's entries by id, newest first; drafts only for signed-in users."""
     user = await optional_user(request)
-    limit = int_query(request, "limit", 20, 1, 100)
-    before = int_query(request, "before", 0, 1, params.MAX_ID) or None
+    limit, before = page_query(request)
     async with services(request).db.reading() as session:
         story = await visible_story(session, request.path_params["slug"], user)
         rows = await reads.list_entries(
             session, story, include_drafts=user is not None, before=before, limit=limit
         )
-    items = [entry_json(entry) for entry in rows[:limit]]
-    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    return cached_json(request, {"items": items, "next": next_cursor}, user is None)
+    return cached_json(request, page_json(rows, limit, entry_json), user is None)
 
 
 async def create_entry(request: Request) -> Response:
     """Post an entry to a story, or save it as a draft."""
     user = await required_user(request)
-    body = await read_body(request)
-    data = parse_json(body, EntryCreate)
-    idempotent = IdempotentRequest.from_request(
-        request.headers.get("idempotency-key"), "POST", request.url.path, body
-    )
+    data, idempotent = await read_idempotent(request, EntryCreate)
     slug = request.path_params["slug"]
     answer = await services(request).writer.create_entry(user, slug, data, idempotent)
     return json_response(answer.body, answer.status)
@@ -105,30 +99,40 @@ IF_MATCH = Param(
     {"type": "string"},
     "The ETag the change is based on: a stale one is refused with 412 and nothing changes",
 )
+
+
+def _entry_change(method: str, handler: Handler, summary: str, body: type[BaseModel]) -> Operation:
+    """A change to an entry, refused (412) when If-Match names an older version."""
+    return Operation(
+        method,
+        "/api/stories/{slug}/entries/{entry_id}",
+        handler,
+        summary,
+        EntryOut,
+        body=body,
+        params=ENTRY,
+        auth=True,
+        errors=(401, 403, 404, 409, 412, 413, 422),
+        headers=(IF_MATCH,),
+        response_headers=(ENTRY_ETAG,),
+    )
+
+
 OPERATIONS = (
-    Operation(
-        "GET",
+    cached_read(
         "/api/stories/{slug}/entries",
         list_entries,
         "List a story's entries",
         EntryList,
-        params=(params.SLUG, params.LIMIT, params.BEFORE),
-        errors=(304, 401, 404, 422),
-        headers=(params.IF_NONE_MATCH,),
-        response_headers=(params.ETAG, params.CACHE_CONTROL),
+        (params.SLUG, *params.PAGE),
     ),
-    Operation(
-        "POST",
+    idempotent_create(
         "/api/stories/{slug}/entries",
         create_entry,
         "Post an entry",
         EntryOut,
-        status=201,
-        body=EntryCreate,
-        params=(params.SLUG,),
-        auth=True,
-        errors=(401, 403, 404, 409, 413, 422),
-        headers=(params.IDEMPOTENCY_KEY,),
+        EntryCreate,
+        (params.SLUG,),
     ),
     Operation(
         "GET",
@@ -140,30 +144,6 @@ OPERATIONS = (
         errors=(401, 404),
         response_headers=(ENTRY_ETAG,),
     ),
-    Operation(
-        "PATCH",
-        "/api/stories/{slug}/entries/{entry_id}",
-        patch_entry,
-        "Edit an entry",
-        EntryOut,
-        body=EntryPatch,
-        params=ENTRY,
-        auth=True,
-        errors=(401, 403, 404, 409, 412, 413, 422),
-        headers=(IF_MATCH,),
-        response_headers=(ENTRY_ETAG,),
-    ),
-    Operation(
-        "DELETE",
-        "/api/stories/{slug}/entries/{entry_id}",
-        delete_entry,
-        "Retract an entry",
-        EntryOut,
-        body=Retraction,
-        params=ENTRY,
-        auth=True,
-        errors=(401, 403, 404, 409, 412, 413, 422),
-        headers=(IF_MATCH,),
-        response_headers=(ENTRY_ETAG,),
-    ),
+    _entry_change("PATCH", patch_entry, "Edit an entry", EntryPatch),
+    _entry_change("DELETE", delete_entry, "Retract an entry", Retraction),
 )

@@ -12,7 +12,8 @@ from liveblog.schemas import EventList
 from liveblog.stories.events import event_from_row
 from liveblog.stories.visibility import visible_story
 from liveblog.web.api import params
-from liveblog.web.api.common import MAX_ID, Operation, int_query, json_response
+from liveblog.web.api.common import MAX_ID, int_query, json_response
+from liveblog.web.api.kinds import cached_read
 from liveblog.web.auth import optional_user
 from liveblog.web.services import services
 
@@ -43,15 +44,11 @@ def _etag(slug: str, after: int, limit: int, seq: int) -> str:
 
 
 OPERATIONS = (
-    Operation(
-        "GET",
+    cached_read(
         "/api/stories/{slug}/events",
         list_events,
         "Catch up on a story's events",
         EventList,
-        params=(params.SLUG, params.AFTER, params.EVENT_LIMIT),
-        errors=(304, 401, 404, 422),
-        headers=(params.IF_NONE_MATCH,),
-        response_headers=(params.ETAG, params.CACHE_CONTROL),
+        (params.SLUG, params.AFTER, params.EVENT_LIMIT),
     ),
 )

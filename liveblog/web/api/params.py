@@ -13,6 +13,7 @@ BEFORE = Param(
     {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "Cursor: the `next` value of the previous page",
 )
+PAGE = (LIMIT, BEFORE)
 AFTER = Param(
     "after",
     "query",

@@ -7,18 +7,12 @@ from starlette.responses import Response
 
 from liveblog.db import reads
 from liveblog.schemas import StoryCreate, StoryList, StoryOut, StoryPatch
-from liveblog.stories.idempotency import IdempotentRequest
 from liveblog.stories.serialize import story_json
 from liveblog.stories.visibility import visible_story
 from liveblog.web.api import params
-from liveblog.web.api.common import (
-    Operation,
-    int_query,
-    json_response,
-    parse_json,
-    read_body,
-    read_json,
-)
+from liveblog.web.api.common import Operation, json_response, read_idempotent, read_json
+from liveblog.web.api.kinds import cached_read, idempotent_create
+from liveblog.web.api.paging import page_json, page_query
 from liveblog.web.auth import optional_user, required_user
 from liveblog.web.http_cache import cached_json
 from liveblog.web.services import services
@@ -27,26 +21,20 @@ from liveblog.web.services import services
 async def list_stories(request: Request) -> Response:
     """Stories, newest first; drafts only for signed-in users."""
     user = await optional_user(request)
-    limit = int_query(request, "limit", 20, 1, 100)
-    before = int_query(request, "before", 0, 1, params.MAX_ID) or None
+    limit, before = page_query(request)
     async with services(request).db.reading() as session:
         rows = await reads.list_stories(
             session, include_drafts=user is not None, before=before, limit=limit
         )
     hub = services(request).hub
-    items = [story_json(story, hub.readers(story.id)) for story in rows[:limit]]
-    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    return cached_json(request, {"items": items, "next": next_cursor}, user is None)
+    body = page_json(rows, limit, lambda story: story_json(story, hub.readers(story.id)))
+    return cached_json(request, body, user is None)
 
 
 async def create_story(request: Request) -> Response:
     """Create a draft story (editors and admins)."""
     user = await required_user(request)
-    body = await read_body(request)
-    data = parse_json(body, StoryCreate)
-    idempotent = IdempotentRequest.from_request(
-        request.headers.get("idempotency-key"), "POST", request.url.path, body
-    )
+    data, idempotent = await read_idempotent(request, StoryCreate)
     answer = await services(request).writer.create_story(user, data, idempotent)
     return json_response(answer.body, answer.status)
 
@@ -69,40 +57,9 @@ async def patch_story(request: Request) -> Response:
 
 
 OPERATIONS = (
-    Operation(
-        "GET",
-        "/api/stories",
-        list_stories,
-        "List stories",
-        StoryList,
-        params=(params.LIMIT, params.BEFORE),
-        errors=(304, 401, 422),
-        headers=(params.IF_NONE_MATCH,),
-        response_headers=(params.ETAG, params.CACHE_CONTROL),
-    ),
-    Operation(
-        "POST",
-        "/api/stories",
-        create_story,
-        "Create a story",
-        StoryOut,
-        status=201,
-        body=StoryCreate,
-        auth=True,
-        errors=(401, 403, 409, 413, 422),
-        headers=(params.IDEMPOTENCY_KEY,),
-    ),
-    Operation(
-        "GET",
-        "/api/stories/{slug}",
-        get_story,
-        "Read a story",
-        StoryOut,
-        params=(params.SLUG,),
-        errors=(304, 401, 404),
-        headers=(params.IF_NONE_MATCH,),
-        response_headers=(params.ETAG, params.CACHE_CONTROL),
-    ),
+    cached_read("/api/stories", list_stories, "List stories", StoryList, params.PAGE),
+    idempotent_create("/api/stories", create_story, "Create a story", StoryOut, StoryCreate),
+    cached_read("/api/stories/{slug}", get_story, "Read a story", StoryOut, (params.SLUG,)),
     Operation(
         "PATCH",
         "/api/stories/{slug}",

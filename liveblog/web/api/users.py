@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,33 +21,26 @@ from liveblog.schemas import (
     UserOut,
     UserPatch,
 )
-from liveblog.web.api.common import MAX_ID, Operation, Param, json_response, read_json
+from liveblog.web.api.common import MAX_ID, Handler, Operation, Param, json_response, read_json
 from liveblog.web.auth import required_user
 from liveblog.web.services import services
 from liveblog.web.sign_in import client_address, keep_session
 
 NAME = Param("name", "path", {"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_LENGTH})
 TOKEN_ID = Param("id", "path", {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+# What the API shows of each: never a password hash, nor a token's secret (only its hint).
+USER_FIELDS = ("name", "role", "disabled")
+TOKEN_FIELDS = ("id", "label", "hint")
 
 
 def user_json(user: User) -> dict[str, object]:
     """A user as the API shows it: never the password hash."""
-    return {
-        "name": user.name,
-        "role": user.role,
-        "disabled": user.disabled,
-        "created_at": user.created_at.isoformat(),
-    }
+    return _shown(user, USER_FIELDS)
 
 
 def token_json(token: ApiToken) -> dict[str, object]:
     """An API token as the API shows it: never the secret (only its last characters)."""
-    return {
-        "id": token.id,
-        "label": token.label,
-        "hint": token.hint,
-        "created_at": token.created_at.isoformat(),
-    }
+    return _shown(token, TOKEN_FIELDS)
 
 
 async def list_users(request: Request) -> Response:
@@ -117,12 +111,24 @@ def _user_change(data: UserPatch) -> user_admin.UserChange:
     return user_admin.UserChange(**given)
 
 
+def _shown(row: User | ApiToken, names: tuple[str, ...]) -> dict[str, object]:
+    shown = {name: getattr(row, name) for name in names}
+    return {**shown, "created_at": row.created_at.isoformat()}
+
+
 def _token_id(request: Request) -> int:
     raw = request.path_params["id"]
     # Only the canonical form: "01" or "+1" names no token.
     if not re.fullmatch(r"[1-9][0-9]{0,9}", raw) or int(raw) > MAX_ID:
         raise NotFound(f"no API token {raw!r}")
     return int(raw)
+
+
+def _user_read(path: str, handler: Handler, summary: str, response: type[BaseModel]) -> Operation:
+    """A GET of what belongs to the user the path names (admins, or the user themself)."""
+    return Operation(
+        "GET", path, handler, summary, response, params=(NAME,), auth=True, errors=(401, 403, 404)
+    )
 
 
 WRITE_ERRORS = (401, 403, 404, 409, 413, 422)
@@ -141,16 +147,7 @@ OPERATIONS = (
         auth=True,
         errors=(401, 403, 409, 413, 422),
     ),
-    Operation(
-        "GET",
-        "/api/users/{name}",
-        get_user,
-        "Read a user",
-        UserOut,
-        params=(NAME,),
-        auth=True,
-        errors=(401, 403, 404),
-    ),
+    _user_read("/api/users/{name}", get_user, "Read a user", UserOut),
     Operation(
         "PATCH",
         "/api/users/{name}",
@@ -162,16 +159,7 @@ OPERATIONS = (
         auth=True,
         errors=(*WRITE_ERRORS, 429),
     ),
-    Operation(
-        "GET",
-        "/api/users/{name}/tokens",
-        list_tokens,
-        "List a user's API tokens",
-        TokenList,
-        params=(NAME,),
-        auth=True,
-        errors=(401, 403, 404),
-    ),
+    _user_read("/api/users/{name}/tokens", list_tokens, "List a user's API tokens", TokenList),
     Operation(
         "POST",
         "/api/users/{name}/tokens",
