@@ -95,10 +95,15 @@ def open_host_page(
     server: LiveServer,
     slug: str,
     theme: str = "light",
+    errors: list[str] | None = None,
 ) -> Page:
+    """The other site's news page with both embeds of the story; its uncaught script errors
+    (from the start) are added to errors."""
     snippet = embed_snippet(server, slug, theme)
     html = news_page(snippet, script_tag(server, slug, theme), dark=theme == "dark")
     page = new_page(viewport=WIDE)
+    if errors is not None:
+        page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(host_site.page(f"{slug}-{theme}.html", html))
     return page
 
@@ -119,18 +124,30 @@ def wait_live(page: Page) -> None:
         )
 
 
-def test_both_embeds_show_the_story_and_update_live(
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Uncaught script errors of the live_page."""
+    return []
+
+
+@pytest.fixture
+def live_page(
     server: LiveServer,
-    author: httpx.Client,
     story: dict,
     host_site: HostSite,
     new_page: Callable[..., Page],
-) -> None:
-    slug = story["slug"]
-    page = open_host_page(new_page, host_site, server, slug)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page_errors: list[str],
+) -> Page:
+    """The host page with both embeds of the story, once both are live."""
+    page = open_host_page(new_page, host_site, server, story["slug"], errors=page_errors)
     wait_live(page)
+    return page
+
+
+def test_both_embeds_show_the_story_and_update_live(
+    server: LiveServer, author: httpx.Client, story: dict, live_page: Page, page_errors: list[str]
+) -> None:
+    slug, page = story["slug"], live_page
     for stream in (framed(page).locator("article.story"), scripted(page)):
         expect(stream.locator("h1")).to_have_text(story["title"])
         expect(stream.locator("#entries > li")).to_have_count(3)
@@ -147,19 +164,13 @@ def test_both_embeds_show_the_story_and_update_live(
     expect(permalink).to_have_attribute("href", address)
     expect(permalink).to_have_attribute("target", "_blank")
     save_screenshot(page, "embeds-host-page-light")
-    assert errors == []
+    assert page_errors == []
 
 
 def test_the_iframe_grows_with_its_content(
-    server: LiveServer,
-    author: httpx.Client,
-    story: dict,
-    host_site: HostSite,
-    new_page: Callable[..., Page],
+    author: httpx.Client, story: dict, live_page: Page
 ) -> None:
-    slug = story["slug"]
-    page = open_host_page(new_page, host_site, server, slug)
-    wait_live(page)
+    slug, page = story["slug"], live_page
     iframe = page.locator("iframe[data-liveblog-embed]")
     # The host page's embed.js applied the height the frame reported (not the snippet's 720).
     page.wait_for_function("document.querySelector('iframe[data-liveblog-embed]').style.height")
@@ -210,15 +221,9 @@ def test_host_styles_do_not_leak_into_the_script_embed(
 
 
 def test_the_script_embed_resumes_after_a_disconnect(
-    server: LiveServer,
-    author: httpx.Client,
-    story: dict,
-    host_site: HostSite,
-    new_page: Callable[..., Page],
+    server: LiveServer, author: httpx.Client, story: dict, live_page: Page
 ) -> None:
-    slug = story["slug"]
-    page = open_host_page(new_page, host_site, server, slug)
-    wait_live(page)
+    slug, page = story["slug"], live_page
     status = scripted(page).locator("#live-status")
     server.stop()
     expect(status).to_have_attribute("data-state", "reconnecting", timeout=DEADLINE_MS)
