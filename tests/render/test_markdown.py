@@ -136,41 +136,68 @@ def test_assert_safe_catches_event_handler() -> None:
         assert_safe('<img src="x" onerror="x">')
 
 
-def test_raw_html_is_escaped_as_text() -> None:
-    assert render_markdown("<b>hi</b>") == "<p>&lt;b&gt;hi&lt;/b&gt;</p>"
-
-
-def test_empty_body() -> None:
-    assert render_markdown("") == ""
-
-
-def test_emphasis_and_inline_code() -> None:
-    html = render_markdown("*em* **strong** ~~gone~~ `x < y`")
-    assert html == ("<p><em>em</em> <strong>strong</strong> <s>gone</s> <code>x &lt; y</code></p>")
-
-
-def test_lists() -> None:
-    html = render_markdown("- one\n- two\n\n1. first\n2. second")
-    assert squash(html) == (
-        "<ul><li>one</li><li>two</li></ul><ol><li>first</li><li>second</li></ol>"
-    )
-
-
-def test_fenced_code_block_drops_language_class() -> None:
-    html = render_markdown("```python\nif a < b:\n    pass\n```")
-    assert html == "<pre><code>if a &lt; b:\n    pass\n</code></pre>"
-
-
-def test_indented_code_block() -> None:
-    assert render_markdown("    x = 1\n") == "<pre><code>x = 1\n</code></pre>"
-
-
-def test_table_without_alignment_styles() -> None:
-    html = render_markdown("| a | b |\n|:-:|--:|\n| 1 | 2 |")
-    assert squash(html) == (
+# Markdown and the exact HTML it renders to.
+RENDERED = [
+    pytest.param("<b>hi</b>", "<p>&lt;b&gt;hi&lt;/b&gt;</p>", id="raw-html-is-escaped-as-text"),
+    pytest.param("", "", id="empty-body"),
+    pytest.param(
+        "*em* **strong** ~~gone~~ `x < y`",
+        "<p><em>em</em> <strong>strong</strong> <s>gone</s> <code>x &lt; y</code></p>",
+        id="emphasis-and-inline-code",
+    ),
+    pytest.param(
+        "```python\nif a < b:\n    pass\n```",
+        "<pre><code>if a &lt; b:\n    pass\n</code></pre>",
+        id="fenced-code-block-drops-language-class",
+    ),
+    pytest.param("    x = 1\n", "<pre><code>x = 1\n</code></pre>", id="indented-code-block"),
+    pytest.param(
+        '[site](https://example.com/ "The Title")',
+        f'<p><a href="https://example.com/" title="The Title" rel="{REL}">site</a></p>',
+        id="link-title-kept",
+    ),
+    pytest.param(
+        '![Flooded street](https://cdn.example.com/f.jpg "Photo")',
+        '<p><img src="https://cdn.example.com/f.jpg" alt="Flooded street" title="Photo"></p>',
+        id="image-keeps-https-src-alt-and-title",
+    ),
+    pytest.param(
+        "![a](http://cdn.example.com/f.png)",
+        '<p><img src="http://cdn.example.com/f.png" alt="a"></p>',
+        id="image-keeps-http-src",
+    ),
+    # markdown-it lets data:image/png through; the sanitizer's scheme list must drop it.
+    pytest.param(
+        "![dot](data:image/png;base64,iVBORw0KGgo=)",
+        '<p><img alt="dot"></p>',
+        id="data-image-loses-src",
+    ),
+]
+# Markdown and the HTML of its blocks, the newlines between them aside (see squash).
+RENDERED_BLOCKS = [
+    pytest.param(
+        "- one\n- two\n\n1. first\n2. second",
+        "<ul><li>one</li><li>two</li></ul><ol><li>first</li><li>second</li></ol>",
+        id="lists",
+    ),
+    pytest.param(
+        "| a | b |\n|:-:|--:|\n| 1 | 2 |",
         "<table><thead><tr><th>a</th><th>b</th></tr></thead>"
-        "<tbody><tr><td>1</td><td>2</td></tr></tbody></table>"
-    )
+        "<tbody><tr><td>1</td><td>2</td></tr></tbody></table>",
+        id="table-without-alignment-styles",
+    ),
+    pytest.param("a  \nb\n\n---", "<p>a<br>\nb</p><hr>", id="horizontal-rule-and-hard-break"),
+]
+
+
+@pytest.mark.parametrize(("body", "html"), RENDERED)
+def test_renders(body: str, html: str) -> None:
+    assert render_markdown(body) == html
+
+
+@pytest.mark.parametrize(("body", "html"), RENDERED_BLOCKS)
+def test_renders_blocks(body: str, html: str) -> None:
+    assert squash(render_markdown(body)) == html
 
 
 @pytest.mark.parametrize(
@@ -191,38 +218,12 @@ def test_links_get_exact_rel(body: str, href: str) -> None:
     assert attributes["rel"] == REL
 
 
-def test_link_title_kept() -> None:
-    html = render_markdown('[site](https://example.com/ "The Title")')
-    assert html == (f'<p><a href="https://example.com/" title="The Title" rel="{REL}">site</a></p>')
-
-
-def test_image_keeps_https_src_alt_and_title() -> None:
-    html = render_markdown('![Flooded street](https://cdn.example.com/f.jpg "Photo")')
-    assert html == (
-        '<p><img src="https://cdn.example.com/f.jpg" alt="Flooded street" title="Photo"></p>'
-    )
-
-
-def test_image_keeps_http_src() -> None:
-    html = render_markdown("![a](http://cdn.example.com/f.png)")
-    assert html == '<p><img src="http://cdn.example.com/f.png" alt="a"></p>'
-
-
-def test_data_image_loses_src() -> None:
-    # markdown-it lets data:image/png through; the sanitizer's scheme list must drop it.
-    assert render_markdown("![dot](data:image/png;base64,iVBORw0KGgo=)") == '<p><img alt="dot"></p>'
-
-
 @pytest.mark.parametrize(
     ("level", "tag"),
     [(1, "h2"), (2, "h2"), (3, "h3"), (4, "h4"), (5, "h4"), (6, "h4")],
 )
 def test_headings_clamped_to_allowed_levels(level: int, tag: str) -> None:
     assert render_markdown("#" * level + " Update") == f"<{tag}>Update</{tag}>"
-
-
-def test_horizontal_rule_and_hard_break() -> None:
-    assert squash(render_markdown("a  \nb\n\n---")) == "<p>a<br>\nb</p><hr>"
 
 
 QUOTE = (
