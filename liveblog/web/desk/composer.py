@@ -12,16 +12,9 @@ from liveblog.render.markdown import render_markdown
 from liveblog.schemas import EntryCreate
 from liveblog.stories.idempotency import IdempotentRequest
 from liveblog.stories.lookup import story_by_slug
-from liveblog.web.desk.common import (
-    checked,
-    desk_user,
-    read_form,
-    render_desk,
-    shown_at,
-    text,
-    validated,
-)
+from liveblog.web.desk.common import desk_user, render_desk
 from liveblog.web.desk.entries import render_entry
+from liveblog.web.desk.forms import checked, posted_form, shown_at, text, validated
 from liveblog.web.desk.stories import STATUS_ACTIONS
 from liveblog.web.services import services
 
@@ -47,16 +40,14 @@ async def story_desk(request: Request) -> Response:
 
 async def preview(request: Request) -> Response:
     """The composer's Markdown rendered by the same code (and sanitizer) as published entries."""
-    await desk_user(request)
-    form = await read_form(request)
+    _, form = await posted_form(request)
     return HTMLResponse(render_markdown(entry_markdown(form)) if text(form, "body") else "")
 
 
 async def create_entry(request: Request) -> Response:
     """Publish the composer's entry, or save it as a draft; a retry with the same
     Idempotency-Key (the browser keeps one per attempt) posts once."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     data = validated(EntryCreate, _entry_fields(form))
     slug = request.path_params["slug"]
     idempotent = IdempotentRequest.from_request(

@@ -14,15 +14,8 @@ from liveblog.schemas import EntryPatch, Retraction
 from liveblog.stories.lookup import entry_in_story, story_by_slug
 from liveblog.stories.versions import etag
 from liveblog.web.api.common import path_id
-from liveblog.web.desk.common import (
-    checked,
-    desk_user,
-    read_form,
-    render_desk,
-    shown_at,
-    text,
-    validated,
-)
+from liveblog.web.desk.common import desk_user, render_desk
+from liveblog.web.desk.forms import checked, posted_form, shown_at, text, validated
 from liveblog.web.services import services
 
 ENTRY = "/desk/stories/{slug}/entries/{entry_id:int}"
@@ -42,8 +35,7 @@ async def edit_form(request: Request) -> Response:
 async def save_edit(request: Request) -> Response:
     """Save an edit made to the version the form was loaded with; if someone changed the entry
     since, answer 412 with their text beside yours, changing nothing."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     fields = {
         "body": text(form, "body"),
         "title": text(form, "title").strip(),
@@ -63,8 +55,7 @@ async def save_edit(request: Request) -> Response:
 
 async def set_flag(request: Request) -> Response:
     """Pin or unpin, mark or clear a key event (with its headline), or publish a draft."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     flag = request.path_params["flag"]
     if flag not in FLAGS:
         raise NotFound(f"no action {flag!r} for entries")
@@ -77,16 +68,14 @@ async def set_flag(request: Request) -> Response:
 
 async def publish(request: Request) -> Response:
     """Publish a draft now."""
-    user = await desk_user(request)
-    await read_form(request)
+    user, _ = await posted_form(request)
     await _writer(request).edit_entry(user, *_ids(request), EntryPatch(draft=False))
     return await _render(request, user, "desk/_entry.html")
 
 
 async def retract(request: Request) -> Response:
     """Retract the entry with a reason; readers see that it was withdrawn, and why."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     reason = validated(Retraction, {"reason": text(form, "reason").strip()}).reason
     await _writer(request).retract_entry(user, *_ids(request), reason)
     return await _render(request, user, "desk/_entry.html")

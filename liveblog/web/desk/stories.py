@@ -10,15 +10,8 @@ from liveblog.db import desk_reads
 from liveblog.schemas import StoryCreate, StoryPatch
 from liveblog.stories.lookup import story_by_slug
 from liveblog.stories.story_changes import slugify
-from liveblog.web.desk.common import (
-    desk_user,
-    go_to,
-    is_htmx,
-    read_form,
-    render_desk,
-    text,
-    validated,
-)
+from liveblog.web.desk.common import desk_user, go_to, is_htmx, render_desk
+from liveblog.web.desk.forms import posted_form, text, validated
 from liveblog.web.services import services
 
 STORIES_SHOWN = 100
@@ -47,8 +40,7 @@ async def slug_suggestion(request: Request) -> Response:
 
 async def create_story(request: Request) -> Response:
     """Create a draft story and open it on the desk."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     fields = {"title": text(form, "title"), "description": text(form, "description")}
     if text(form, "slug").strip():
         fields["slug"] = text(form, "slug").strip()
@@ -58,8 +50,7 @@ async def create_story(request: Request) -> Response:
 
 async def change_story(request: Request) -> Response:
     """Change a story's title and description, or its status (start, end, reopen)."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     slug = request.path_params["slug"]
     if "status" in form:
         fields: dict[str, object] = {"status": text(form, "status")}

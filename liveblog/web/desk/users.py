@@ -17,16 +17,8 @@ from liveblog import user_admin
 from liveblog.db.models import ROLES, User
 from liveblog.schemas import TokenCreate, UserCreate
 from liveblog.user_admin import UserChange
-from liveblog.web.desk.common import (
-    desk_admin,
-    desk_user,
-    go_to,
-    is_htmx,
-    read_form,
-    render_desk,
-    text,
-    validated,
-)
+from liveblog.web.desk.common import desk_admin, desk_user, go_to, is_htmx, render_desk
+from liveblog.web.desk.forms import posted_form, text, validated
 from liveblog.web.services import services
 from liveblog.web.sign_in import client_address, keep_session
 
@@ -36,14 +28,12 @@ TOKENS = "/desk/tokens"
 
 async def users_page(request: Request) -> Response:
     """Every user with their role, access and password controls, and a form to add one."""
-    actor = await desk_admin(request)
-    return await _users(request, actor, "desk/users.html")
+    return await _users(request, await desk_admin(request), "desk/users.html")
 
 
 async def add_user(request: Request) -> Response:
     """Add a user with a role and a first password."""
-    actor = await desk_admin(request)
-    form = await read_form(request)
+    actor, form = await posted_form(request, desk_admin)
     fields = {"name": text(form, "name").strip(), "role": text(form, "role")}
     data = validated(UserCreate, {**fields, "password": text(form, "password")})
     await user_admin.create_user(services(request).db, actor, data.name, data.role, data.password)
@@ -75,8 +65,7 @@ async def reset_password(request: Request) -> Response:
 async def _change(
     request: Request, change: Callable[[FormData], UserChange], note: str = ""
 ) -> Response:
-    actor = await desk_admin(request)
-    form = await read_form(request)
+    actor, form = await posted_form(request, desk_admin)
     db, name = services(request).db, request.path_params["name"]
     person = await user_admin.change_user(db, actor, name, change(form), client_address(request))
     keep_session(request, person)
@@ -95,14 +84,12 @@ async def _users(request: Request, actor: User, template: str) -> Response:
 
 async def tokens_page(request: Request) -> Response:
     """The signed-in user's API tokens, and a form to create one."""
-    user = await desk_user(request)
-    return await _tokens(request, user, "desk/tokens.html")
+    return await _tokens(request, await desk_user(request), "desk/tokens.html")
 
 
 async def create_token(request: Request) -> Response:
     """Create an API token and show its secret, this once."""
-    user = await desk_user(request)
-    form = await read_form(request)
+    user, form = await posted_form(request)
     label = validated(TokenCreate, {"label": text(form, "label")}).label
     row, secret = await user_admin.create_token(services(request).db, user, user.name, label)
     template = "desk/_tokens.html" if is_htmx(request) else "desk/tokens.html"
@@ -113,8 +100,7 @@ async def create_token(request: Request) -> Response:
 
 async def revoke_token(request: Request) -> Response:
     """Revoke one of one's API tokens: it stops working at once."""
-    user = await desk_user(request)
-    await read_form(request)
+    user, _ = await posted_form(request)
     await user_admin.revoke_token(services(request).db, user, request.path_params["token_id"])
     if not is_htmx(request):
         return RedirectResponse(TOKENS, status_code=303)
