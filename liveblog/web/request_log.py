@@ -10,6 +10,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from liveblog.web.response_start import on_response_start
+
 log = logging.getLogger("liveblog.access")
 
 
@@ -26,14 +28,12 @@ class RequestLog:
         began = time.perf_counter()
         status = 500  # what the client gets when the app fails before answering
 
-        async def send_and_note(message: Message) -> None:
+        def note(start: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+            status = start["status"]
 
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, on_response_start(scope, send, note))
         finally:
             _log_request(scope, status, time.perf_counter() - began)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from liveblog.web.response_start import on_response_start
+
 _POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "connect-src 'self' ws: wss:; frame-ancestors {frame_ancestors}; base-uri 'self'; "
@@ -40,16 +42,11 @@ class SecurityHeadersMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        await self.app(scope, receive, on_response_start(scope, send, _add_headers))
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = with_security_headers(list(message.get("headers", ())))
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def _add_headers(start: Message) -> None:
+    start["headers"] = with_security_headers(list(start.get("headers", ())))
 
 
 def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
