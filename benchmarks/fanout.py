@@ -8,9 +8,9 @@
 Each server runs in turn on loopback, pinned to one core (`taskset`), with the load client
 (benchmarks/loadclient.py, separate processes, raw sockets) pinned to another:
 
-- ours: `liveblog serve` on a fresh SQLite folder; readers on
-  `/stories/{slug}/live?after=SEQ&format=json`; an update is a POST of a ~1.5 KB entry
-  through the API with an editor's token;
+- ours: `liveblog serve` on a fresh SQLite folder; readers take the story page's lean frames,
+  `/stories/{slug}/live?after=SEQ&format=page`; an update is a POST of a ~1.5 KB entry through
+  the API with an editor's token;
 - the floor: benchmarks/floor_server.py, the `websockets` library's server and `broadcast()`;
 - nchan: nginx with the nchan module, one worker (benchmarks/nchan.conf); installed with
   `apt-get install -y nginx-light libnginx-mod-nchan` when missing and possible.

@@ -13,6 +13,10 @@
   var button = document.getElementById("new-updates");
   var announcer = document.getElementById("announcer");
   var keyEvents = document.getElementById("key-events");
+  // With the entry template the page takes lean frames (format=page): each entry's content and
+  // fields, its chrome cloned from here. Without it, whole fragments (format=html).
+  var template = list.parentElement.querySelector(":scope > template#entry-template");
+  var format = template ? "page" : "html";
   var lastSeq = parseInt(article.dataset.seq, 10) || 0;
   var held = [];
   var CLOSE = { RELOAD: 4001, ENDED: 4002, NOT_FOUND: 4004, TRY_LATER: 1013 };
@@ -54,6 +58,42 @@
     var holder = document.createElement("template");
     holder.innerHTML = html.trim();
     return holder.content.firstElementChild;
+  }
+
+  function drop(el, selector, gone) {
+    var part = el.querySelector(selector);
+    if (part && gone) part.remove();
+    return part;
+  }
+
+  // The server's entries/_entry.html, built from its header (the template) and a lean frame:
+  // the same attributes in the same order, so a live entry equals a reloaded one.
+  function buildEntry(msg) {
+    var el = template.content.firstElementChild.cloneNode(true);
+    var path = base + "/entries/" + msg.id;
+    if (msg.pinned) el.classList.add("pinned");
+    if (msg.key_event) el.classList.add("key-event");
+    if (msg.retracted) el.classList.add("retracted");
+    el.id = "entry-" + msg.id;
+    el.dataset.id = msg.id;
+    el.dataset.shownAt = msg.shown_at;
+    var link = el.querySelector(".permalink");
+    link.setAttribute("href", path);
+    link.querySelector("time").setAttribute("datetime", msg.shown_at);
+    el.querySelector(".author").textContent = msg.author;
+    drop(el, ".badge.pin", !msg.pinned);
+    drop(el, ".badge.key", !msg.key_event);
+    var updated = drop(el, ".updated", !msg.updated_at);
+    if (msg.updated_at) updated.querySelector("time").setAttribute("datetime", msg.updated_at);
+    var share = drop(el, ".share", msg.retracted);
+    if (!msg.retracted) share.dataset.share = path;
+    el.insertAdjacentHTML("beforeend", msg.html);
+    return el;
+  }
+
+  function entryElement(msg) {
+    if (msg.fragment) return fragment(msg.fragment); // polled: the entry's own fragment
+    return format === "page" ? buildEntry(msg) : fragment(msg.html);
   }
 
   function updateKeyEvent(el, id) {
@@ -103,7 +143,7 @@
       updateKeyEvent(null, msg.id);
       return;
     }
-    var el = fragment(msg.html);
+    var el = entryElement(msg);
     enhance(el);
     if (old) {
       old.replaceWith(el);
@@ -209,7 +249,7 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket;
     try {
-      socket = new WebSocket(scheme + window.location.host + base + "/live?format=html&after=" + lastSeq);
+      socket = new WebSocket(scheme + window.location.host + base + "/live?format=" + format + "&after=" + lastSeq);
     } catch (e) { eventStream(); return; }
     current = { transport: webSocket, close: function () { socket.close(); } };
     socket.onopen = opened;
@@ -225,7 +265,7 @@
 
   function eventStream() {
     if (!window.EventSource) { poll(); return; }
-    var source = new EventSource(base + "/stream?format=html&after=" + lastSeq);
+    var source = new EventSource(base + "/stream?format=" + format + "&after=" + lastSeq);
     var open = false;
     current = {
       transport: eventStream,
@@ -277,7 +317,7 @@
     }
     return fetch(base + "/entries/" + event.entry.id + "/fragment")
       .then(function (response) { return response.text(); })
-      .then(function (html) { apply({ seq: event.seq, type: event.type, id: event.entry.id, html: html }); });
+      .then(function (html) { apply({ seq: event.seq, type: event.type, id: event.entry.id, fragment: html }); });
   }
 
   // --- sharing -----------------------------------------------------------------------------

@@ -94,11 +94,13 @@ class Ours(Target):
         response = await self.http.get(f"/api/stories/{self.slug}")
         self.seq = response.json()["seq"]
 
+    # What the story page takes: lean frames, an entry's content and the fields its template
+    # lacks (the storm and soak take format=json, to compare every reader's log with the API).
     def ws_path(self) -> str:
-        return f"/stories/{self.slug}/live?after={self.seq}&format=json"
+        return f"/stories/{self.slug}/live?after={self.seq}&format=page"
 
     def sse_path(self) -> str:
-        return f"/stories/{self.slug}/stream?after={self.seq}"
+        return f"/stories/{self.slug}/stream?after={self.seq}&format=page"
 
     async def publish(self, update: int) -> int:
         assert self.http is not None
@@ -118,6 +120,10 @@ class Ours(Target):
         readers = value(samples, "liveblog_readers")
         if readers is not None:
             stats["readers_gauge"] = int(readers)
+        assert self.http is not None
+        latest = await self.http.get(f"/api/stories/{self.slug}/entries", params={"limit": 1})
+        if latest.status_code == 200 and latest.json()["items"]:
+            stats["entry_html_bytes"] = len(latest.json()["items"][0]["html"].encode())
         return stats
 
     async def scrape(self) -> Samples:

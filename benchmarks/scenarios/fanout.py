@@ -85,7 +85,8 @@ async def fanout(
     log(
         f"{label}: last reader p50 {row['last_p50_ms']:.1f} ms, p99 {row['last_p99_ms']:.1f} ms,"
         f" server CPU {row['server_cpu_ms_per_update']:.1f} ms/update,"
-        f" {row['kib_per_reader']:.1f} KiB/reader, complete={complete}"
+        f" {row['kib_per_reader']:.1f} KiB/reader, {frame_size(row)} per update,"
+        f" complete={complete}"
     )
     return row
 
@@ -115,8 +116,15 @@ def fanout_table(rows: list[dict[str, Any]]) -> Iterator[str]:
             f"{ms(r['last_p99_ms'])} / {ms(r['last_max_ms'])} | {num(r['deliveries_per_s'], 0)} |"
             f" {num(r['server_cpu_ms_per_update'])} | {num(r['client_cpu_ms_per_update'])}"
             f" ({share(r['client_cpu_ms_per_update'], r['last_p50_ms'])}) |"
-            f" {num(r['kib_per_reader'])} | {r['frame_bytes']:,} | {got} |"
+            f" {num(r['kib_per_reader'])} | {frame_size(r)} | {got} |"
         )
+
+
+def frame_size(row: dict[str, Any]) -> str:
+    """A reader's message in bytes, and for ours against the entry's own HTML."""
+    html = row.get("entry_html_bytes")
+    size = f"{row['frame_bytes']:,}"
+    return f"{size} ({row['frame_bytes'] / html:.2f}x the entry's HTML)" if html else size
 
 
 def ratio_table(rows: list[dict[str, Any]]) -> Iterator[str]:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from liveblog.db.engine import Database
 from liveblog.errors import InvalidInput, LiveblogError
 from liveblog.live.admission import reader_admitted
-from liveblog.live.frames import sse_event
+from liveblog.live.frames import FORMATS, sse_event
 from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.stream_transport import STREAM_EXTENSION, StreamWriter
@@ -37,7 +37,6 @@ from liveblog.web.security_headers import with_security_headers
 from liveblog.web.services import Services, services
 
 EVENT_STREAM = "/stories/{slug}/stream"
-FORMATS = ("json", "html")
 SSE_RETRY_MS = 3000
 SSE_KEEPALIVE = 15.0
 HEADERS = [
@@ -57,7 +56,7 @@ async def story_stream(request: Request) -> Response | EventStream:
     after = parse_after(request.headers.get("last-event-id") or request.query_params.get("after"))
     fmt = request.query_params.get("format", "json")
     if fmt not in FORMATS:
-        raise InvalidInput("format must be json or html", field="format")
+        raise InvalidInput("format must be json, html or page", field="format")
     hub = services(request).hub
     story = await load_story(hub, services(request).db, request.path_params["slug"], after)
     if story.status == "ended" and after >= story.seq:

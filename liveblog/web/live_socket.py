@@ -18,12 +18,12 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from liveblog.errors import InvalidInput, LiveblogError
-from liveblog.live.frames import Frame
+from liveblog.live.frames import FORMATS, Frame
 from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.live.transport import EXTENSION, WAKE, DirectWriter
-from liveblog.web.live import FORMATS, load_story, parse_after
+from liveblog.web.live import load_story, parse_after
 from liveblog.web.reader_admission import BUSY_REASON, TRY_AGAIN_LATER, admit_reader
 from liveblog.web.services import Services
 
@@ -61,7 +61,7 @@ async def serve_reader(
     try:
         fmt = query.get("format", "json")
         if fmt not in FORMATS:
-            raise InvalidInput("format must be json or html", field="format")
+            raise InvalidInput("format must be json, html or page", field="format")
         after = parse_after(query.get("after"))
         story = await load_story(services.hub, services.db, slug, after)
     except LiveblogError as error:

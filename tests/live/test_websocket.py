@@ -39,7 +39,7 @@ def make_every_kind_of_change(editor: httpx.Client, slug: str) -> None:
     assert editor.patch(f"/api/stories/{slug}", json={"status": "ended"}).status_code == 200
 
 
-@pytest.mark.parametrize("fmt", ["json", "html"])
+@pytest.mark.parametrize("fmt", ["json", "html", "page"])
 async def test_socket_receives_each_kind_of_event(
     server, editor: httpx.Client, live_story: dict, fmt: str
 ) -> None:
@@ -56,10 +56,22 @@ async def test_socket_receives_each_kind_of_event(
     if fmt == "json":
         assert first["entry"]["html"] == "<p>The bridge is <em>closed</em>.</p>"
         assert first["story"] == slug
-    else:
+    elif fmt == "html":
         assert first["html"].startswith(f'<li class="entry" id="entry-{first["id"]}"')
         assert "<em>closed</em>" in first["html"]
         assert "This entry was retracted." in reader.messages[6]["html"]
+    else:  # the page's lean frame: the content, and only the fields its template lacks
+        assert first["html"] == '<div class="body"><p>The bridge is <em>closed</em>.</p></div>'
+        assert set(first) == {"seq", "type", "id", "author", "shown_at", "html"}
+        edited, pinned, key_event = reader.messages[1], reader.messages[2], reader.messages[4]
+        assert edited["updated_at"] > edited["shown_at"]
+        assert pinned["pinned"] is True and "pinned" not in reader.messages[3]
+        assert key_event["key_event"] is True
+        assert key_event["html"].startswith('<h3 class="headline">Bridge closed</h3>')
+        retracted = reader.messages[6]
+        assert retracted["retracted"] is True and "updated_at" not in retracted
+        retraction = '<p class="retraction">This entry was retracted. wrong bridge</p>'
+        assert retracted["html"] == retraction
     assert reader.messages[-1]["state"]["status"] == "ended"
 
 

@@ -177,6 +177,55 @@ def test_after_a_cut_the_page_shows_each_missed_entry_once_in_order(
     assert page.locator("article.story").get_attribute("data-seq") == str(seq)
 
 
+# Each entry's markup, without what the page's own scripts change after the fact (the time's
+# words, the arrival mark) and with the whitespace between tags folded.
+ENTRY_MARKUP = """() => [...document.querySelectorAll("#entries > li")].map(li => {
+  const copy = li.cloneNode(true);
+  copy.classList.remove("arrived");
+  copy.querySelectorAll("time").forEach(t => {
+    t.textContent = ""; t.removeAttribute("title"); t.removeAttribute("data-exact");
+  });
+  return copy.outerHTML.replace(/>\\s+</g, "><").replace(/\\s+/g, " ");
+})"""
+
+
+@pytest.mark.parametrize("blocked", ["nothing", "websockets"])
+def test_entries_built_from_lean_frames_equal_the_server_rendered_ones(
+    server: LiveServer,
+    editor: httpx.Client,
+    live_story: dict,
+    new_page: Callable[..., Page],
+    blocked: str,
+) -> None:
+    """The page builds live entries from its template and a lean frame (format=page); after a
+    reload, the server renders the same entries itself, and they must be the same markup."""
+    slug = live_story["slug"]
+    page = new_page()
+    if blocked == "websockets":  # then server-sent events carry the lean frames
+        page.context.add_init_script(BLOCK_WEBSOCKETS)
+    page.goto(f"{server.url}/stories/{slug}")
+    wait_live(page)
+    log = watch(page, server.url)
+    post(editor, slug, "Plain *news* with [a link](https://example.com/a?b=1&c=2).")
+    post(editor, slug, "Sandbags <ok> & more.", title="A titled one", pinned=True)
+    post(editor, slug, "The dam holds.", key_event=True, headline="Dam holds")
+    edited = post(editor, slug, "First version.")
+    editor.patch(f"/api/stories/{slug}/entries/{edited['id']}", json={"body": "Second."})
+    retracted = post(editor, slug, "Wrong.", key_event=True, headline="Wrong")
+    url = f"/api/stories/{slug}/entries/{retracted['id']}"
+    editor.request("DELETE", url, json={"reason": "It was the other <dam>."})
+    expect(page.locator(f"#entry-{retracted['id']} .retraction")).to_have_count(
+        1, timeout=DEADLINE_MS
+    )
+    expect(page.locator(f"#entry-{edited['id']} .updated")).to_have_count(1)
+    live = page.evaluate(ENTRY_MARKUP)
+    page.reload()
+    wait_live(page)
+    assert len(live) == 5
+    assert live == page.evaluate(ENTRY_MARKUP)
+    assert log.errors == []
+
+
 def test_with_javascript_off_the_story_and_its_older_pages_are_readable(
     server: LiveServer, editor: httpx.Client, live_story: dict, new_page: Callable[..., Page]
 ) -> None:
