@@ -14,16 +14,13 @@ from tests.scale.support import (
     PrivateRedis,
     Processes,
     TcpProxy,
-    editor_headers,
+    new_cluster,
     proxy_to,
-    scale_deployment,
-    shared_redis_bus,
 )
 from tests.support import (
     POSTGRES_ADMIN_URL,
     _host_port,
     free_port,
-    postgres_database,
     redis_url,
     skip_or_fail,
 )
@@ -48,12 +45,8 @@ def module_processes() -> Iterator[Processes]:
 @pytest.fixture
 def two_workers(tmp_path: Path, processes: Processes) -> Iterator[Cluster]:
     """`liveblog serve --workers 2`: one port, two processes, on PostgreSQL and Redis."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path, url, bus)
-        servers = processes.start(deployment, 1, ("--workers", "2"))
-        yield Cluster(deployment, servers, editor_headers(deployment))
-        processes.stop_all()
+    with new_cluster(processes, tmp_path, 1, ("--workers", "2")) as cluster:
+        yield cluster
 
 
 @pytest.fixture

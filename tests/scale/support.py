@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from tests.support import (
     Deployment,
     LiveServer,
     free_port,
+    postgres_database,
     redis_url,
 )
 
@@ -71,9 +73,15 @@ def scale_deployment(folder: Path, database_url: str, bus_url: str) -> Deploymen
     return Deployment(folder=folder, env=env)
 
 
-def shared_redis_bus() -> str:
-    """The machine's Redis as a bus URL (pub/sub channels ignore the db number)."""
+def redis_bus(database_url: str) -> str:
+    """The machine's Redis as the bus, whatever the database (pub/sub channels ignore the db
+    number)."""
     return redis_url()
+
+
+def listen_notify(database_url: str) -> str:
+    """The database itself as the bus: PostgreSQL LISTEN/NOTIFY."""
+    return database_url
 
 
 class Processes:
@@ -156,6 +164,27 @@ def editor_headers(deployment: Deployment) -> dict[str, str]:
     """Authorization headers of a new editor (made directly in the database)."""
     _, token = deployment.add_user("editor")
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def new_cluster(
+    processes: Processes,
+    folder: Path,
+    count: int = 2,
+    args: tuple[str, ...] = (),
+    bus: Callable[[str], str] = redis_bus,
+    database: Callable[[str], str] = lambda url: url,
+) -> Iterator[Cluster]:
+    """count processes (`liveblog serve ARGS`) started at the same moment on a new PostgreSQL
+    database, which they reach at database(url), and the bus bus(url); all of processes are
+    stopped after."""
+    with postgres_database() as url:
+        deployment = scale_deployment(folder, database(url), bus(url))
+        servers = processes.start(deployment, count, args)
+        try:
+            yield Cluster(deployment, servers, editor_headers(deployment))
+        finally:
+            processes.stop_all()
 
 
 async def new_live_story(base: str, headers: dict[str, str]) -> tuple[str, int]:
@@ -295,6 +324,44 @@ class FollowingReader:
             await asyncio.sleep(delay / 2 + random.random() * delay)
 
 
+def spawn(command: list[str], output: Path) -> subprocess.Popen[bytes]:
+    """Start command with its stdout and stderr appended to output."""
+    with open(output, "ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def read_log(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes],
+    port: int,
+    log: Callable[[], str],
+    answers: Callable[[socket.socket], bool] = lambda connection: True,
+) -> None:
+    """Wait until process accepts connections on 127.0.0.1:port and answers(connection) is
+    true; RuntimeError, with its log(), if it exits first or DEADLINE passes."""
+    name = Path(str(process.args[0])).name
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early with {process.returncode}:\n{log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                if answers(connection):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} did not answer on port {port} within {DEADLINE:.0f}s:\n{log()}")
+
+
+def _answers_ping(connection: socket.socket) -> bool:
+    connection.sendall(b"PING\r\n")
+    return connection.recv(16).startswith(b"+PONG")
+
+
 class PrivateRedis:
     """A redis-server of the test's own on a free port, to stop and start at will."""
 
@@ -307,28 +374,15 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        log = open(self.folder / f"redis-{self.port}.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
+        output = self.folder / f"redis-{self.port}.log"
+        self.process = spawn(
             [
                 *(REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            output,
         )
-        log.close()
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        wait_listening(self.process, self.port, lambda: read_log(output), _answers_ping)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -13,6 +13,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -29,17 +30,15 @@ from tests.scale.support import (
     StayingReader,
     TcpProxy,
     child_pids,
-    editor_headers,
     eventually,
     get_json,
     log_lines,
+    new_cluster,
     new_live_story,
-    scale_deployment,
-    shared_redis_bus,
     through,
     until_subscribed,
 )
-from tests.support import LiveServer, postgres_database
+from tests.support import LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.
 pytestmark = pytest.mark.slow
@@ -97,25 +96,23 @@ def bus_cluster(
     and started again; Redis behind a proxy that goes silent (connections stay open, nothing
     answers) and comes back with those connections reset, as after a host's reboot; or
     PostgreSQL LISTEN/NOTIFY reached through a proxy (the database itself stays reachable)."""
-    with postgres_database() as url:
-        if request.param == "redis":
-            redis: PrivateRedis = request.getfixturevalue("private_redis")
-            bus, outage, recovery = redis.url, redis.kill, redis.start
-        elif request.param == "silent-redis":
-            silent: TcpProxy = request.getfixturevalue("redis_proxy")
-            bus, outage = f"redis://127.0.0.1:{silent.port}/0", silent.freeze
+    if request.param == "redis":
+        redis: PrivateRedis = request.getfixturevalue("private_redis")
+        bus, outage, recovery = (lambda _: redis.url), redis.kill, redis.start
+    elif request.param == "silent-redis":
+        silent: TcpProxy = request.getfixturevalue("redis_proxy")
+        bus, outage = (lambda _: f"redis://127.0.0.1:{silent.port}/0"), silent.freeze
 
-            def recovery() -> None:
-                silent.cut()
-                silent.restore()
+        def recovery() -> None:
+            silent.cut()
+            silent.restore()
 
-        else:
-            proxy: TcpProxy = request.getfixturevalue("postgres_proxy")
-            bus, outage, recovery = through(proxy, url), proxy.cut, proxy.restore
-        deployment = scale_deployment(tmp_path, url, bus)
-        servers = processes.start(deployment, 2)
-        yield Cluster(deployment, servers, editor_headers(deployment), outage, recovery)
-        processes.stop_all()
+    else:
+        proxy: TcpProxy = request.getfixturevalue("postgres_proxy")
+        bus, outage, recovery = partial(through, proxy), proxy.cut, proxy.restore
+    with new_cluster(processes, tmp_path, bus=bus) as cluster:
+        cluster.outage, cluster.recovery = outage, recovery
+        yield cluster
 
 
 async def test_bus_outage_delays_entries_and_heals_itself(bus_cluster: Cluster) -> None:
@@ -189,18 +186,9 @@ def proxied_cluster(
     tmp_path: Path, processes: Processes, postgres_proxy: TcpProxy
 ) -> Iterator[Cluster]:
     """Two processes that reach PostgreSQL through a proxy the test cuts; Redis as the bus."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path, through(postgres_proxy, url), bus)
-        servers = processes.start(deployment, 2)
-        yield Cluster(
-            deployment,
-            servers,
-            editor_headers(deployment),
-            postgres_proxy.cut,
-            postgres_proxy.restore,
-        )
-        processes.stop_all()
+    with new_cluster(processes, tmp_path, database=partial(through, postgres_proxy)) as cluster:
+        cluster.outage, cluster.recovery = postgres_proxy.cut, postgres_proxy.restore
+        yield cluster
 
 
 async def test_database_outage_answers_503_and_loses_nothing(proxied_cluster: Cluster) -> None:
@@ -337,12 +325,8 @@ async def _ready(server: LiveServer) -> bool:
 @pytest.fixture
 def pair(tmp_path: Path, processes: Processes) -> Iterator[Cluster]:
     """Two processes on PostgreSQL and Redis."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path, url, bus)
-        servers = processes.start(deployment, 2)
-        yield Cluster(deployment, servers, editor_headers(deployment))
-        processes.stop_all()
+    with new_cluster(processes, tmp_path) as cluster:
+        yield cluster
 
 
 async def write_entries(

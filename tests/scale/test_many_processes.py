@@ -23,16 +23,15 @@ from tests.scale.support import (
     Processes,
     StayingReader,
     child_pids,
-    editor_headers,
     eventually,
     get_json,
+    listen_notify,
     log_lines,
+    new_cluster,
     new_live_story,
-    scale_deployment,
-    shared_redis_bus,
     until_subscribed,
 )
-from tests.support import LiveServer, postgres_database
+from tests.support import LiveServer
 
 WRITERS, POSTS_EACH = 4, 25
 
@@ -43,12 +42,8 @@ def redis_cluster(
 ) -> Iterator[Cluster]:
     """Four processes on a new PostgreSQL database and Redis, all started at the same moment
     (so they race to apply the migrations)."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path_factory.mktemp("redis-cluster"), url, bus)
-        servers = module_processes.start(deployment, 4)
-        yield Cluster(deployment, servers, editor_headers(deployment))
-        module_processes.stop_all()
+    with new_cluster(module_processes, tmp_path_factory.mktemp("redis-cluster"), 4) as cluster:
+        yield cluster
 
 
 @asynccontextmanager
@@ -195,11 +190,8 @@ async def test_concurrent_writers_on_four_processes_make_seqs_one_to_n(
 @pytest.fixture
 def listen_notify_cluster(tmp_path: Path, processes: Processes) -> Iterator[Cluster]:
     """Two processes on a new PostgreSQL database that is also their bus."""
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path, url, url)
-        servers = processes.start(deployment, 2)
-        yield Cluster(deployment, servers, editor_headers(deployment))
-        processes.stop_all()
+    with new_cluster(processes, tmp_path, bus=listen_notify) as cluster:
+        yield cluster
 
 
 async def test_entry_reaches_readers_of_two_processes_over_listen_notify(

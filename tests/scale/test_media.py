@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from tests.scale.support import DEADLINE, Processes, editor_headers, scale_deployment
+from tests.scale.support import DEADLINE, Processes, listen_notify, new_cluster
 from tests.scale.test_nginx import Site
 from tests.scale.test_nginx import site as site  # the fixture: nginx before two processes
-from tests.support import postgres_database
 
 
 def noise_png(width: int, height: int) -> bytes:
@@ -34,11 +33,10 @@ def upload(base: str, headers: dict[str, str], data: bytes) -> dict:
 def test_an_image_uploaded_to_one_process_is_served_by_the_other(
     tmp_path: Path, processes: Processes
 ) -> None:
-    with postgres_database() as url:
-        # The LISTEN/NOTIFY bus: the two processes need nothing but PostgreSQL.
-        deployment = scale_deployment(tmp_path, url, url)
-        first, second = processes.start(deployment, 2)
-        image = upload(first.url, editor_headers(deployment), noise_png(40, 30))
+    # The LISTEN/NOTIFY bus: the two processes need nothing but PostgreSQL.
+    with new_cluster(processes, tmp_path, bus=listen_notify) as cluster:
+        first, second = cluster.servers
+        image = upload(first.url, cluster.headers, noise_png(40, 30))
         from_first = httpx.get(first.url + image["url"], timeout=DEADLINE)
         from_second = httpx.get(second.url + image["url"], timeout=DEADLINE)
         assert from_second.status_code == 200, from_second.text
@@ -46,7 +44,6 @@ def test_an_image_uploaded_to_one_process_is_served_by_the_other(
         assert len(from_second.content) == image["bytes"]
         assert from_second.headers["etag"] == from_first.headers["etag"]
         assert not list(tmp_path.glob("**/media/*"))  # nothing on this machine's disk
-        processes.stop_all()
 
 
 def test_a_phones_photo_uploads_through_nginx(site: Site) -> None:

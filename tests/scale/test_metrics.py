@@ -5,7 +5,6 @@ own work (publishes where a POST landed, fan-out and renders where the readers a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -13,16 +12,15 @@ import pytest
 from tests.live.readers import metric
 from tests.scale.support import (
     DEADLINE,
+    Cluster,
     Processes,
     StayingReader,
-    editor_headers,
     eventually,
     get_json,
+    new_cluster,
     new_live_story,
-    scale_deployment,
-    shared_redis_bus,
 )
-from tests.support import LiveServer, postgres_database
+from tests.support import LiveServer
 
 SERIES = {
     "liveblog_readers": "gauge",
@@ -40,24 +38,16 @@ MOVING = (
 )
 
 
-@dataclass
-class Pair:
-    servers: list[LiveServer]
-    headers: dict[str, str]
-
-
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory, module_processes: Processes) -> Iterator[Pair]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory, module_processes: Processes
+) -> Iterator[Cluster]:
     """Two processes on PostgreSQL and Redis."""
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path_factory.mktemp("metrics"), url, bus)
-        servers = module_processes.start(deployment, 2)
-        yield Pair(servers, editor_headers(deployment))
-        module_processes.stop_all()
+    with new_cluster(module_processes, tmp_path_factory.mktemp("metrics")) as cluster:
+        yield cluster
 
 
-async def test_readyz_reports_database_and_bus(pair: Pair) -> None:
+async def test_readyz_reports_database_and_bus(pair: Cluster) -> None:
     for server in pair.servers:
 
         async def ready(server: LiveServer = server) -> bool:
@@ -71,7 +61,7 @@ async def test_readyz_reports_database_and_bus(pair: Pair) -> None:
         assert await get_json(f"{server.url}/healthz") == (200, {"status": "ok"})
 
 
-async def test_metrics_exposes_the_named_series(pair: Pair) -> None:
+async def test_metrics_exposes_the_named_series(pair: Cluster) -> None:
     async with httpx.AsyncClient(timeout=DEADLINE) as client:
         response = await client.get(f"{pair.servers[0].url}/metrics")
     assert response.status_code == 200
@@ -89,7 +79,7 @@ async def snapshot(server: LiveServer) -> dict[str, float]:
     return {name: await metric(server.url, name) for name in MOVING}
 
 
-async def test_values_move_when_readers_connect_and_entries_are_posted(pair: Pair) -> None:
+async def test_values_move_when_readers_connect_and_entries_are_posted(pair: Cluster) -> None:
     (writer, reader_side), headers = pair.servers, pair.headers
     slug, base = await new_live_story(writer.url, headers)
     before = {server.url: await snapshot(server) for server in pair.servers}

@@ -8,9 +8,7 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +22,14 @@ from tests.scale.support import (
     DEADLINE,
     Processes,
     StayingReader,
-    editor_headers,
+    new_cluster,
     new_live_story,
-    scale_deployment,
-    shared_redis_bus,
+    read_log,
+    spawn,
     until_subscribed,
+    wait_listening,
 )
-from tests.support import LiveServer, free_port, postgres_database, skip_or_fail, stop_process
+from tests.support import LiveServer, free_port, skip_or_fail, stop_process
 
 NGINX = Path("/usr/sbin/nginx")
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
@@ -76,30 +75,12 @@ class Nginx:
         main = f"daemon off; pid {self.folder}/nginx.pid; error_log {self.folder}/error.log info;"
         if os.geteuid() == 0:
             main += " user root;"  # workers may then use the (private) prefix folder
-        log = open(self.folder / "nginx.out", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [str(NGINX), "-p", str(self.folder), "-c", str(config), "-g", main],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited early:\n{self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"nginx did not listen within {DEADLINE}s:\n{self.log()}")
+        command = [str(NGINX), "-p", str(self.folder), "-c", str(config), "-g", main]
+        self.process = spawn(command, self.folder / "nginx.out")
+        wait_listening(self.process, self.port, self.log)
 
     def log(self) -> str:
-        return "".join(
-            path.read_text(errors="replace")
-            for path in (self.folder / "nginx.out", self.folder / "error.log")
-            if path.exists()
-        )
+        return read_log(self.folder / "nginx.out") + read_log(self.folder / "error.log")
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -117,17 +98,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, module_processes: Processes) 
     """nginx on a free port in front of two processes on PostgreSQL and Redis."""
     if not NGINX.exists():
         skip_or_fail("nginx", f"there is no nginx at {NGINX} (apt-get install nginx-light)")
-    bus = shared_redis_bus()
-    with postgres_database() as url:
-        deployment = scale_deployment(tmp_path_factory.mktemp("behind-nginx"), url, bus)
-        servers = module_processes.start(deployment, 2)
+    with new_cluster(module_processes, tmp_path_factory.mktemp("behind-nginx")) as cluster:
         nginx = Nginx(tmp_path_factory.mktemp("nginx"), free_port())
         try:
-            nginx.start([server.port for server in servers])
-            yield Site(nginx, servers, editor_headers(deployment))
+            nginx.start([server.port for server in cluster.servers])
+            yield Site(nginx, cluster.servers, cluster.headers)
         finally:
             nginx.stop()
-            module_processes.stop_all()
 
 
 def test_the_configuration_proxies_live_connections() -> None:
