@@ -13,7 +13,7 @@ from liveblog.db.models import Entry, EntryRevision, Media, StoredEvent, utcnow
 from liveblog.errors import NotFound
 from liveblog.media.store import MediaStore
 from liveblog.stories.lookup import story_by_slug
-from liveblog.stories.serialize import iso, story_json
+from liveblog.stories.serialize import entry_json, iso, story_json
 from liveblog.transfer.file_format import FORMAT, VERSION
 
 # What the public story object holds that an import sets (readers and url are not stored).
@@ -63,22 +63,13 @@ def _by_entry(
 
 
 def _entry(entry: Entry, revisions: Iterable[tuple[EntryRevision, str]]) -> dict[str, object]:
+    entry_data = entry_json(entry)
+    del entry_data["story"]  # the file holds one story
     return {
-        "id": entry.id,
-        "author": entry.author.name,
-        "title": entry.title,
+        **entry_data,
+        # A retraction hides the words from readers; the file keeps them, for an import.
         "body": entry.body,
         "html": entry.html,
-        "shown_at": iso(entry.shown_at),
-        "created_at": iso(entry.created_at),
-        "updated_at": iso(entry.updated_at),
-        "pinned": entry.pinned,
-        "key_event": entry.key_event,
-        "headline": entry.headline,
-        "retracted": entry.retracted,
-        "retracted_reason": entry.retracted_reason,
-        "draft": entry.draft,
-        "version": entry.version,
         "revisions": [
             {
                 "editor": editor,
