@@ -52,34 +52,14 @@ async def story_page(request: Request) -> Response:
     """A story: pinned entries first, then the newest; ?before=ID shows an older page."""
     user = await optional_user(request)
     before_id = int_query(request, "before", 0, 0, 2**31 - 1) or None
-    async with services(request).db.reading() as session:
-        story = await visible_story(session, request.path_params["slug"], user)
-        headers, fresh = await _validators(request, session, story, user, "story", before_id)
-        if fresh:
-            return answer_304(headers)
-        page = await _page(session, story, before_id)
-        key_events = await reads.key_events(session, story, KEY_EVENTS)
-    readers = services(request).hub.readers(story.id)
-    context = _story_context(request, story, page, readers)
-    response = render(request, "pages/story.html", **context, key_events=_json(key_events))
-    response.headers.update(headers)
-    return response
+    return await _entries_page(request, user, before_id, whole=True)
 
 
 async def older_entries(request: Request) -> Response:
     """The next page of older entries, as a fragment the page appends ("Load older")."""
     user = await optional_user(request)
     before_id = int_query(request, "before", 0, 1, 2**31 - 1)
-    async with services(request).db.reading() as session:
-        story = await visible_story(session, request.path_params["slug"], user)
-        headers, fresh = await _validators(request, session, story, user, "older", before_id)
-        if fresh:
-            return answer_304(headers)
-        page = await _page(session, story, before_id)
-    context = _story_context(request, story, page, 0)
-    response = render(request, "pages/_older.html", **context)
-    response.headers.update(headers)
-    return response
+    return await _entries_page(request, user, before_id, whole=False)
 
 
 async def entry_fragment(request: Request) -> Response:
@@ -93,6 +73,27 @@ async def entry_fragment(request: Request) -> Response:
     if not_modified(request, etag, entry.updated_at):
         return answer_304(headers)
     response = render(request, "entries/_entry.html", entry=entry_json(entry))
+    response.headers.update(headers)
+    return response
+
+
+async def _entries_page(
+    request: Request, user: User | None, before_id: int | None, *, whole: bool
+) -> Response:
+    # The whole story page, with its key events and readers now; or (not whole) the fragment
+    # of older entries. Either is 304 while the reader's copy is still current.
+    part, template = ("story", "pages/story.html") if whole else ("older", "pages/_older.html")
+    more: dict[str, object] = {}
+    async with services(request).db.reading() as session:
+        story = await visible_story(session, request.path_params["slug"], user)
+        headers, fresh = await _validators(request, session, story, user, part, before_id)
+        if fresh:
+            return answer_304(headers)
+        page = await _page(session, story, before_id)
+        if whole:
+            more["key_events"] = _json(await reads.key_events(session, story, KEY_EVENTS))
+    readers = services(request).hub.readers(story.id) if whole else 0
+    response = render(request, template, **_story_context(request, story, page, readers), **more)
     response.headers.update(headers)
     return response
 
