@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from benchmarks.bench.postgres import create_database, drop_database
 from liveblog import accounts, passwords
 from liveblog.db.engine import open_database
 from liveblog.db.migrate import upgrade_to_head
@@ -65,23 +66,15 @@ def free_port() -> int:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test or module, dropped afterwards."""
-    name = f"liveblog_test_{secrets.token_hex(6)}"
     try:
-        run_async(_admin_sql(f'CREATE DATABASE "{name}"'))
+        url = run_async(create_database(POSTGRES_ADMIN_URL, "liveblog_test"))
     except (OSError, asyncpg.PostgresError) as error:
         skip_or_fail("postgres", f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
+        raise
     try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
-        run_async(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin_sql(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+        run_async(drop_database(POSTGRES_ADMIN_URL, url))
 
 
 def redis_url() -> str:
