@@ -9,12 +9,24 @@ import pytest
 
 from tests.support import Deployment, LiveServer, postgres_database
 
+BACKENDS = ("sqlite", "postgres")
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each module's tests run once per backend: both, unless the module is marked
+    `backends("sqlite")`. Pages and browsers take that mark: what they show comes from the same
+    queries the API tests run on both, and a browser run costs ten API calls."""
+    if "database_url" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        backends = marker.args if marker else BACKENDS
+        metafunc.parametrize("database_url", backends, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """Each module's tests run once on SQLite and once on a fresh PostgreSQL database."""
+    """A fresh database of the backend the test runs on: SQLite or PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/lb.db"
         return

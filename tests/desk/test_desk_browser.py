@@ -25,7 +25,8 @@ from tests.desk.support import (
 from tests.support import LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.
-pytestmark = pytest.mark.slow
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]
 
 COUNTED = ("entries", "entry_revisions", "story_events")
 

@@ -16,7 +16,8 @@ from tests.desk.support import PASSWORD, PHONE, Desk, DeskUser
 from tests.support import LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.
-pytestmark = pytest.mark.slow
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]
 
 BLOCKING = ("serious", "critical")
 

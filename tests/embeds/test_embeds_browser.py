@@ -23,7 +23,8 @@ from tests.live.readers import post
 from tests.support import LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.
-pytestmark = pytest.mark.slow
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]
 
 DEADLINE_MS = 20_000
 RESUME_DEADLINE_MS = 60_000

@@ -4,6 +4,7 @@ server restart the page catches up on what it missed, each entry exactly once.""
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import (  # noqa: F401  (fixtures)
@@ -13,6 +14,9 @@ from tests.browser import (  # noqa: F401  (fixtures)
     watch,
 )
 from tests.live.readers import post
+
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
 
 DEADLINE_MS = 20_000
 

@@ -12,6 +12,9 @@ import pytest
 from tests.live.readers import post
 from tests.web.caching import assert_revalidates
 
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def story(editor: httpx.Client, live_story: dict) -> dict:

@@ -7,9 +7,13 @@ import re
 import secrets
 
 import httpx
+import pytest
 
 from tests.live.readers import post
 from tests.support import LiveServer
+
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
 
 
 def test_the_permalink_shows_the_entry_and_links_into_the_story(

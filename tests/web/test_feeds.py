@@ -21,6 +21,9 @@ from tests.live.readers import post
 from tests.support import Deployment, LiveServer
 from tests.web.caching import assert_revalidates
 
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
+
 JSON_FEED_SCHEMA = json.loads((Path(__file__).parent / "jsonfeed_schema.json").read_text())
 LONG_TEXT = (
     "Water is rising **fast** near the harbour & the old bridge, officials say, "

@@ -15,6 +15,9 @@ import pytest
 from tests.live.readers import post
 from tests.support import LiveServer
 
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 def oembed(client: httpx.Client, url: str, **params: str) -> httpx.Response:
     return client.get("/oembed", params={"url": url, "format": "json", **params})

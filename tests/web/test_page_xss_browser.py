@@ -26,6 +26,9 @@ from tests.browser import (  # noqa: F401  (fixtures)
 from tests.render.xss_payloads import XSS_PAYLOADS
 from tests.support import LiveServer
 
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
+
 MARKERS = ("__xss", "evil.example", "alert", "javascript:")
 PLAIN_TEXT_PAYLOADS = [
     "<script>window.__xss=1</script>",

@@ -22,7 +22,8 @@ from tests.live.readers import post
 from tests.support import LiveServer
 
 # Among the longest modules: started first, so parallel workers finish together.
-pytestmark = pytest.mark.slow
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]
 
 DEADLINE_MS = 20_000
 # The page cannot reach the live WebSocket: it is sent to a port where nothing listens, as a

@@ -15,6 +15,9 @@ from tests.browser import PageLog, browser_fixture, watch  # noqa: F401  (`brows
 from tests.live.readers import post
 from tests.support import LiveServer
 
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
+
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"

@@ -10,8 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.live.readers import post
+
+# What pages show, on SQLite only (see pytest_generate_tests in conftest.py).
+pytestmark = pytest.mark.backends("sqlite")
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 BUDGET_BYTES = 60 * 1024
