@@ -235,7 +235,9 @@ def test_draft_survives_reload_and_a_retried_publish_posts_once(
     assert bodies(editor_api, slug).count(text) == 1
 
 
-def test_refusals_change_nothing(server: LiveServer, open_desk, make_user) -> None:
+def test_refusals_change_nothing(
+    server: LiveServer, open_desk, make_user, screenshot: Callable[..., Path]
+) -> None:
     editor_api = make_user("editor")
     slug = new_story(editor_api.api)
     theirs = post_entry(editor_api, slug, "The editor's own words")
@@ -267,6 +269,7 @@ def test_refusals_change_nothing(server: LiveServer, open_desk, make_user) -> No
     expect(page.locator("#composer .form-error")).to_contain_text("alt text")
     expect(page.locator("#composer-saved")).to_contain_text("Not sent")
     expect(entry_box(page)).to_have_value(image)
+    screenshot(page.locator("#composer"), "composer-refused")
     assert row_counts(server) == before
 
     status, _ = _desk_post(page, create, {"body": "The same request with the token"}, csrf)
