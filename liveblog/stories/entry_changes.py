@@ -91,10 +91,7 @@ def edit_entry(
     if_match: str | None = None,
 ) -> ChangedEntry:
     """Apply the fields given; the event kind says what readers should do with it."""
-    require_entry_editor(user, entry)
-    require_match(if_match, entry)
-    if entry.retracted:
-        raise Conflict(f"entry {entry.id} is retracted and can no longer change")
+    _require_changeable(user, entry, if_match, "is retracted and can no longer change")
     was_draft = entry.draft
     changed = _apply(entry, data.model_dump(exclude_unset=True))
     if not changed:
@@ -125,10 +122,7 @@ def retract_entry(
     if_match: str | None = None,
 ) -> ChangedEntry:
     """Withdraw an entry; it stays in the story, marked retracted with the reason."""
-    require_entry_editor(user, entry)
-    require_match(if_match, entry)
-    if entry.retracted:
-        raise Conflict(f"entry {entry.id} is already retracted")
+    _require_changeable(user, entry, if_match, "is already retracted")
     entry.retracted = True
     entry.retracted_reason = reason
     entry.updated_at = utcnow()
@@ -137,6 +131,14 @@ def retract_entry(
     if entry.draft:
         return entry, None
     return entry, append_entry_event(session, story.id, events.EntryRetracted, entry)
+
+
+def _require_changeable(user: User, entry: Entry, if_match: str | None, retracted: str) -> None:
+    # In this order: who may, then which version, then whether it still can change at all.
+    require_entry_editor(user, entry)
+    require_match(if_match, entry)
+    if entry.retracted:
+        raise Conflict(f"entry {entry.id} {retracted}")
 
 
 def _require_alt_text(undescribed_images: int) -> None:

@@ -34,7 +34,7 @@ def story_to_change(session: Session, slug: str) -> Story:
 def story_for_entry_change(session: Session, slug: str) -> Story:
     """story_to_change for changes to its entries, which only read the story: a snapshot of
     its locked row, outside the session (no ORM load on the write path's hottest query)."""
-    row = writes.locked_story(session, slug) if "\x00" not in slug else None
+    row = writes.locked_story(session, slug) if _may_exist(slug) else None
     return _found_story(Story(**row._mapping) if row is not None else None, slug)
 
 
@@ -49,8 +49,12 @@ def entry_to_change(session: Session, story: Story, entry_id: int) -> Entry:
 
 
 def _story_query(slug: str) -> Select[tuple[Story]] | None:
+    return select(Story).where(Story.slug == slug) if _may_exist(slug) else None
+
+
+def _may_exist(slug: str) -> bool:
     # No slug holds a NUL character, and PostgreSQL refuses to even compare with one.
-    return None if "\x00" in slug else select(Story).where(Story.slug == slug)
+    return "\x00" not in slug
 
 
 async def _scalar(session: AsyncSession, query: Select[tuple[Story]] | None) -> Story | None:
