@@ -158,18 +158,30 @@ async def _close_on_disconnect(receive: Receive, subscriber: Subscriber) -> None
     subscriber.close(CloseCode.RECONNECT)
 
 
-class EventStreamMiddleware:
-    """Answers valid GETs of `path` with an EventStream before the rest of the middleware."""
+class StoryPathMiddleware:
+    """A lean middleware that takes the `scope_type` scopes of one story path (`{slug}` in it)
+    ahead of the rest of the app; what it does with them is its subclass's."""
+
+    scope_type = "http"
 
     def __init__(self, app: ASGIApp, path: str) -> None:
         self.app = app
         self._path = compile_path(path)[0]
 
+    def slug(self, scope: Scope) -> str | None:
+        """The story's slug when the scope is one of this middleware's, else None."""
+        match = self._path.match(scope["path"]) if scope["type"] == self.scope_type else None
+        return match["slug"] if match is not None else None
+
+
+class EventStreamMiddleware(StoryPathMiddleware):
+    """Answers valid GETs of `path` with an EventStream before the rest of the middleware."""
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = self._path.match(scope["path"]) if scope["type"] == "http" else None
+        slug = self.slug(scope)
         stream = None
-        if match is not None and scope["method"] == "GET":
-            stream = await _lean_stream(scope["app"].state.services, scope, match["slug"])
+        if slug is not None and scope["method"] == "GET":
+            stream = await _lean_stream(scope["app"].state.services, scope, slug)
         # Anything but a stream to start goes through the app, which says what is wrong.
         await (stream or self.app)(scope, receive, send)
 

@@ -14,8 +14,7 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from liveblog.errors import InvalidInput, LiveblogError
 from liveblog.live.frames import FORMATS, Frame
@@ -23,7 +22,7 @@ from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.live.transport import EXTENSION, WAKE, DirectWriter
-from liveblog.web.live import load_story, parse_after
+from liveblog.web.live import StoryPathMiddleware, load_story, parse_after
 from liveblog.web.reader_admission import BUSY_REASON, TRY_AGAIN_LATER, admit_reader
 from liveblog.web.services import Services
 
@@ -33,20 +32,18 @@ _REASONS = {
 }
 
 
-class LiveSocketMiddleware:
+class LiveSocketMiddleware(StoryPathMiddleware):
     """Hands WebSocket connections to `path` to the live handler; everything else goes on."""
 
-    def __init__(self, app: ASGIApp, path: str) -> None:
-        self.app = app
-        self._path = compile_path(path)[0]
+    scope_type = "websocket"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = self._path.match(scope["path"]) if scope["type"] == "websocket" else None
-        if match is None:
+        slug = self.slug(scope)
+        if slug is None:
             await self.app(scope, receive, send)
             return
         services: Services = scope["app"].state.services
-        await serve_reader(services, scope, match["slug"], receive, send)
+        await serve_reader(services, scope, slug, receive, send)
 
 
 async def serve_reader(
