@@ -5,16 +5,13 @@ update, and that each number it reports is there and positive. It never asserts 
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCHMARK = ROOT / "benchmarks" / "fanout.py"
+from tests.benchmarks.support import run_benchmark
+
 TIMEOUT = 180
 
 # Measures each fan-out row reports; all must be positive numbers.
@@ -44,16 +41,7 @@ def _positive(row: dict, key: str) -> None:
 
 @pytest.mark.timeout(TIMEOUT + 30)
 def test_quick_fanout_benchmark(tmp_path: Path) -> None:
-    out = tmp_path / "fanout.json"
-    run = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr[-4000:]}"
-    results = json.loads(out.read_text())
+    results = run_benchmark("fanout.py", tmp_path / "fanout.json", "--quick", timeout=TIMEOUT)
 
     assert results["every_reader_got_every_update"] is True
     rows = results["fanout"]

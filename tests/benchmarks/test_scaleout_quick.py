@@ -7,22 +7,17 @@ entry; it never asserts a speed."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from tests.benchmarks.support import run_benchmark
 from tests.support import POSTGRES_ADMIN_URL, redis_url, skip_or_fail
 
 # Among the longest modules: started first, so parallel workers finish together.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCHMARK = ROOT / "benchmarks" / "scaleout.py"
 TIMEOUT = 240
 
 
@@ -39,21 +34,9 @@ def test_quick_scaleout_benchmark(tmp_path: Path) -> None:
         skip_or_fail("postgres", f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
     bus = redis_url()  # skips (or fails where required) when Redis is unreachable
 
+    env = {"LIVEBLOG_BENCH_POSTGRES_URL": POSTGRES_ADMIN_URL, "LIVEBLOG_BENCH_REDIS_URL": bus}
     out = tmp_path / "scaleout.json"
-    run = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--json", str(out)],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "LIVEBLOG_BENCH_POSTGRES_URL": POSTGRES_ADMIN_URL,
-            "LIVEBLOG_BENCH_REDIS_URL": bus,
-        },
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr[-4000:]}"
-    results = json.loads(out.read_text())
+    results = run_benchmark("scaleout.py", out, "--quick", timeout=TIMEOUT, env=env)
 
     assert results["every_reader_got_every_entry"] is True
     setups = results["setups"]

@@ -6,15 +6,12 @@ come back to their idle count once the readers leave."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCHMARK = ROOT / "benchmarks" / "soak.py"
+from tests.benchmarks.support import run_benchmark
+
 MINUTES = 2
 READERS = 300
 TIMEOUT = MINUTES * 60 + 180
@@ -25,25 +22,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.timeout(TIMEOUT + 30)
 def test_two_minute_soak_keeps_every_readers_log_whole(tmp_path: Path) -> None:
-    out = tmp_path / "soak.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARK),
-            f"--minutes={MINUTES}",
-            f"--readers={READERS}",
-            "--churn-min=5",
-            "--churn-max=20",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr[-4000:]}"
-    soak = json.loads(out.read_text())["soak"]
+    args = (f"--minutes={MINUTES}", f"--readers={READERS}", "--churn-min=5", "--churn-max=20")
+    soak = run_benchmark("soak.py", tmp_path / "soak.json", *args, timeout=TIMEOUT)["soak"]
 
     assert soak["connected"] == READERS
     assert soak["errors"] == 0, soak["first_errors"]
