@@ -30,20 +30,19 @@ nchan, short scenarios) is what CI runs; it exits non-zero if any reader missed 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.host import keep_logs, log, machine, pinning
 from bench.nchan import Nchan, find_nchan
 from bench.ours import Ours
+from bench.report import opening
+from bench.script import run_script
 from bench.targets import Floor, Target
-from loadclient import raise_fd_limit
 from scenarios import fanout as fanout_scenario
 from scenarios import slow_readers as slow_scenario
 from scenarios import storm as storm_scenario
@@ -53,13 +52,8 @@ from scenarios.plan import Plan, make_plan
 
 def report(results: dict[str, Any], plan: Plan) -> str:
     """The whole report: the machine, the command, then each scenario that ran."""
-    m = results["machine"]
     lines = [
-        f"Fan-out benchmark, {m['date']}: {m['nproc']} × {m['cpu']}, Linux {m['kernel']},"
-        f" Python {m['python']}, websockets {m['websockets']}; {results['pinning']};"
-        f" load average {m['load_average']} at the start; code {m['commit']}.",
-        f"Command: `{results['command']}`",
-        "",
+        *opening("Fan-out benchmark", results, results["pinning"]),
         *fanout_scenario.report_lines(results, plan),
     ]
     if results.get("slow_readers"):
@@ -193,31 +187,22 @@ def all_delivered(results: dict[str, Any]) -> bool:
     return ok and (slow is None or slow["normal_complete"]) and (storm is None or storm["ok"])
 
 
+def conclude(plan: Plan, results: dict[str, Any]) -> tuple[str, str | None]:
+    """The report, and why the run failed (None if it did not)."""
+    results["every_reader_got_every_update"] = ok = all_delivered(results)
+    return report(results, plan), None if ok else "some reader missed an update (see the table)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        plan = make_plan(args)
-    except ValueError as error:
-        print(f"fanout.py: error: {error}", file=sys.stderr)
-        return 1
-    soft = raise_fd_limit()
-    needed = max([*plan.readers, plan.sse_readers]) + 100
-    if soft < needed:
-        log(f"fanout: the open-file limit is {soft}; servers need about {needed}")
-    started = time.monotonic()
-    results = asyncio.run(run(args, plan))
-    results["seconds"] = round(time.monotonic() - started, 1)
-    results["every_reader_got_every_update"] = all_delivered(results)
-    table = report(results, plan)
-    results["markdown"] = table
-    print(table)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
-    log(f"fanout: done in {results['seconds']:.0f}s")
-    if not results["every_reader_got_every_update"]:
-        log("fanout: some reader missed an update (see the table)")
-        return 1
-    return 0
+    return run_script(
+        "fanout",
+        args,
+        make_plan,
+        partial(run, args),
+        conclude,
+        open_files=lambda plan: max([*plan.readers, plan.sse_readers]) + 100,
+    )
 
 
 if __name__ == "__main__":

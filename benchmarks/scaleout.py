@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import math
 import secrets
 import sys
@@ -44,10 +43,10 @@ from bench.clients import Clients
 from bench.host import Pinning, log, machine
 from bench.ours import Ours
 from bench.postgres import REDIS_URL, fresh_database
-from bench.report import ms, num
+from bench.report import ms, num, opening
+from bench.script import run_script
 from bench.stats import latency_summary, percentile
 from bench.targets import publish_spaced, write_concurrently
-from loadclient import raise_fd_limit
 
 UNPINNED = Pinning([], None, "unpinned: servers and load client share every core (no taskset)")
 
@@ -256,13 +255,8 @@ def table(rows: list[dict[str, Any]]) -> Iterator[str]:
 
 
 def report(results: dict[str, Any], plan: Plan) -> str:
-    m = results["machine"]
     lines = [
-        f"Scale-out benchmark, {m['date']}: {m['nproc']} × {m['cpu']}, Linux {m['kernel']},"
-        f" Python {m['python']}; {UNPINNED.note}; load average {m['load_average']} at the"
-        f" start; code {m['commit']}.",
-        f"Command: `{results['command']}`",
-        "",
+        *opening("Scale-out benchmark", results, UNPINNED.note),
         f"{plan.readers:,} WebSocket readers spread round-robin over the processes;"
         f" {plan.updates} entries of ~1.5 KB, {plan.interval:g} s apart, posted round-robin"
         " through every process. Latency is from the POST's send time (just before the"
@@ -312,28 +306,18 @@ async def run(plan: Plan) -> dict[str, Any]:
     return results
 
 
+def conclude(plan: Plan, results: dict[str, Any]) -> tuple[str, str | None]:
+    """The report, and why the run failed (None if it did not)."""
+    ok = all(r["every_reader_got_every_entry"] for r in results["setups"])
+    results["every_reader_got_every_entry"] = ok
+    return report(results, plan), None if ok else "some reader missed an entry (see the table)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    plan = make_plan(args)
-    soft = raise_fd_limit()
-    if soft < plan.readers + 100:
-        log(f"scaleout: the open-file limit is {soft}; servers need about {plan.readers + 100}")
-    started = time.monotonic()
-    results = asyncio.run(run(plan))
-    results["seconds"] = round(time.monotonic() - started, 1)
-    results["every_reader_got_every_entry"] = all(
-        r["every_reader_got_every_entry"] for r in results["setups"]
+    return run_script(
+        "scaleout", args, make_plan, run, conclude, open_files=lambda plan: plan.readers + 100
     )
-    text = report(results, plan)
-    results["markdown"] = text
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
-    log(f"scaleout: done in {results['seconds']:.0f}s")
-    if not results["every_reader_got_every_entry"]:
-        log("scaleout: some reader missed an entry (see the table)")
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,15 +19,13 @@ scenario is benchmarks/scenarios/soak.py; it exits 1 if any check fails."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench.host import keep_logs, log, machine, pinning
-from loadclient import raise_fd_limit
+from bench.report import opening
+from bench.script import run_script
 from scenarios.soak import SoakPlan, report_lines, soak
 
 
@@ -86,34 +84,16 @@ async def run(plan: SoakPlan, logs: str | None) -> dict:
     }
 
 
+def conclude(plan: SoakPlan, results: dict) -> tuple[str, str | None]:
+    """The report, and why the run failed (None if it did not)."""
+    setup = f"{results['pinning'].split(',')[0]}, readers on any core"
+    text = "\n".join([*opening("Soak", results, setup), *report_lines(results["soak"])])
+    return text, None if results["soak"]["ok"] else "a check failed (see the report)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        plan = make_plan(args)
-    except ValueError as error:
-        print(f"soak.py: error: {error}", file=sys.stderr)
-        return 1
-    raise_fd_limit()
-    started = time.monotonic()
-    results = asyncio.run(run(plan, args.logs))
-    results["seconds"] = round(time.monotonic() - started, 1)
-    m = results["machine"]
-    text = "\n".join(
-        [
-            f"Soak, {m['date']}: {m['nproc']} × {m['cpu']}, Python {m['python']};"
-            f" {results['pinning'].split(',')[0]}, readers on any core; load average"
-            f" {m['load_average']} at the start;"
-            f" code {m['commit']}.",
-            f"Command: `{results['command']}`",
-            "",
-            *report_lines(results["soak"]),
-        ]
-    )
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
-    log(f"soak: done in {results['seconds']:.0f}s")
-    return 0 if results["soak"]["ok"] else 1
+    return run_script("soak", args, make_plan, lambda plan: run(plan, args.logs), conclude)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,21 @@
-"""Numbers as the report prints them."""
+"""Numbers as the reports print them, and the lines each report opens with."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+
+def opening(title: str, results: dict[str, Any], setup: str) -> list[str]:
+    """What ran, where (results["machine"]), set up how, at which commit; the command."""
+    m = results["machine"]
+    return [
+        f"{title}, {m['date']}: {m['nproc']} × {m['cpu']}, Linux {m['kernel']},"
+        f" Python {m['python']}, websockets {m['websockets']}; {setup};"
+        f" load average {m['load_average']} at the start; code {m['commit']}.",
+        f"Command: `{results['command']}`",
+        "",
+    ]
 
 
 def ms(value: float) -> str:
