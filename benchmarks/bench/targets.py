@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 import websockets
 
+from bench.clients import Clients
 from bench.host import Pinning, free_port
 from bench.metrics import Samples
 
@@ -144,6 +147,22 @@ class Target:
     async def scrape(self) -> Samples:
         """The server's metrics now (none for servers that export none)."""
         return {}
+
+
+@asynccontextmanager
+async def serving(target: Target, readers: int, pin: Pinning) -> AsyncIterator[Clients]:
+    """The target started and warmed up, and load clients (not yet connected) for readers on
+    the client core; the clients closed and the target stopped after."""
+    await target.start()
+    clients: Clients | None = None
+    try:
+        await target.warm_up()
+        clients = Clients.for_readers(readers, pin.client_cpu)
+        yield clients
+    finally:
+        if clients is not None:
+            clients.close()
+        await target.stop()
 
 
 class Floor(Target):

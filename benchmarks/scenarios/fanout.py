@@ -9,11 +9,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bench.clients import Clients
 from bench.host import Pinning, cpu_seconds, log, rss_bytes
 from bench.report import ms, num, ratio, share
 from bench.stats import latency_summary
-from bench.targets import Target, publish_spaced
+from bench.targets import Target, publish_spaced, serving
 
 from scenarios.plan import Plan
 
@@ -24,14 +23,10 @@ async def fanout(
     """N readers of one server, K updates: latency to the last reader, CPU, memory."""
     label = f"{target.name} {kind} N={readers:,}"
     log(f"{label}: starting")
-    await target.start()
-    clients: Clients | None = None
-    try:
-        await target.warm_up()
+    async with serving(target, readers, pin) as clients:
         pid = target.stats_pid
         path = target.ws_path() if kind == "ws" else target.sse_path()
         rss_before = rss_bytes(pid)
-        clients = Clients.for_readers(readers, pin.client_cpu)
         connected = clients.connect(kind, target.port, path, readers)
         failed = connected["failed"]
         log(
@@ -49,10 +44,6 @@ async def fanout(
         client_cpu = clients.cpu() - client_cpu
         result = clients.collect("normal", list(sent))
         extra = await target.extra_stats()
-    finally:
-        if clients is not None:
-            clients.close()
-        await target.stop()
     summary = latency_summary(sent, result)
     complete = result["complete"] == readers and delivered and result["dups"] == 0
     row = {

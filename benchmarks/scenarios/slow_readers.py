@@ -7,12 +7,11 @@ import asyncio
 import time
 from typing import Any
 
-from bench.clients import Clients
 from bench.host import Pinning, log, rss_bytes, send_queues
 from bench.ours import Ours
 from bench.report import ms, num
 from bench.stats import latency_summary
-from bench.targets import publish_spaced
+from bench.targets import publish_spaced, serving
 
 from scenarios.plan import Plan
 
@@ -26,12 +25,8 @@ async def slow_readers(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         f"slow readers: {normal} normal; {count // 2} updates, then {count} with {stalled}"
         f" stalled readers beside them, then {count - count // 2} without"
     )
-    await ours.start()
-    clients: Clients | None = None
-    try:
-        await ours.warm_up()
+    async with serving(ours, normal, pin) as clients:
         pid = ours.stats_pid
-        clients = Clients.for_readers(normal, pin.client_cpu)
         connected = clients.connect("ws", ours.port, ours.ws_path(), normal)
         await asyncio.sleep(plan.settle)
         alone = await publish_spaced(ours, count // 2, plan.slow_interval)
@@ -64,10 +59,6 @@ async def slow_readers(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         await clients.wait_delivered("normal", list(alone), plan.drain_timeout)
         without = clients.collect("normal", list(alone))
         with_stalled = clients.collect("normal", list(beside))
-    finally:
-        if clients is not None:
-            clients.close()
-        await ours.stop()
     a, b = latency_summary(alone, without), latency_summary(beside, with_stalled)
     rss = [mib for _, mib in samples]
     half = samples[len(samples) // 2 :]

@@ -8,13 +8,12 @@ import math
 import time
 from typing import Any
 
-from bench.clients import Clients
 from bench.host import Pinning, cpu_seconds, log
 from bench.metrics import histogram_increase, increase
 from bench.ours import Ours
 from bench.report import ms, num
 from bench.stats import latency_summary, percentile
-from bench.targets import write_concurrently
+from bench.targets import serving, write_concurrently
 
 from scenarios.plan import Plan
 
@@ -26,12 +25,8 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
     """Entries per second one story takes with readers connected, from concurrent writers."""
     readers, writers, seconds = plan.throughput_readers, plan.writers, plan.throughput_seconds
     log(f"throughput: {writers} writers for {seconds:.0f}s, {readers:,} readers connected")
-    await ours.start()
-    clients: Clients | None = None
-    try:
-        await ours.warm_up()
+    async with serving(ours, readers, pin) as clients:
         pid = ours.stats_pid
-        clients = Clients.for_readers(readers, pin.client_cpu)
         connected = clients.connect("ws", ours.port, ours.ws_path(), readers)
         await asyncio.sleep(plan.settle)
         server_cpu, client_cpu = cpu_seconds(pid), clients.cpu()
@@ -46,10 +41,6 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         metrics_after = await ours.scrape()
         result = clients.collect("normal", list(burst.sent))
         extra = await ours.extra_stats()
-    finally:
-        if clients is not None:
-            clients.close()
-        await ours.stop()
     summary = latency_summary(burst.sent, result)
     entries = len(burst.sent)
     queries = increase(metrics_before, metrics_after, QUERIES)
