@@ -60,9 +60,14 @@ class Desk:
     page: Page
     log: PageLog
 
+    def open(self, server_url: str, path: str) -> Page:
+        """The user's page, gone to path (e.g. /desk/users) on the server."""
+        self.page.goto(server_url + path)
+        return self.page
+
     def open_story(self, server_url: str, slug: str) -> Page:
         """The story's desk, once its live connection is up."""
-        self.page.goto(f"{server_url}/desk/stories/{slug}")
+        self.open(server_url, f"/desk/stories/{slug}")
         expect(self.page.locator("#desk-connection")).to_have_attribute(
             "data-state", "live", timeout=DEADLINE_MS
         )

@@ -40,8 +40,7 @@ def test_admin_adds_and_manages_a_user_in_place(
     server: LiveServer, open_desk: Callable[..., Desk]
 ) -> None:
     desk = open_desk("admin")
-    page = desk.page
-    page.goto(f"{server.url}/desk/users")
+    page = desk.open(server.url, "/desk/users")
     name = f"new-{desk.user.name[-8:]}"
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Role", exact=True).select_option("reporter")
@@ -91,8 +90,7 @@ def test_a_new_token_is_shown_once_works_and_revoking_stops_it(
     server: LiveServer, open_desk: Callable[..., Desk]
 ) -> None:
     desk = open_desk("reporter")
-    page = desk.page
-    page.goto(f"{server.url}/desk/tokens")
+    page = desk.open(server.url, "/desk/tokens")
     page.get_by_label("Label").fill("newsroom bot")
     page.get_by_label("Label").press("Enter")  # the keyboard alone
     box = page.locator(".new-token")
@@ -119,7 +117,7 @@ def test_a_disabled_users_open_desk_is_sent_to_sign_in(
 ) -> None:
     admin = make_user("admin")
     desk = open_desk("reporter")
-    desk.page.goto(f"{server.url}/desk/tokens")
+    desk.open(server.url, "/desk/tokens")
     response = admin.api.patch(f"/api/users/{desk.user.name}", json={"disabled": True})
     assert response.status_code == 200, response.text
     before = row_counts(server)
@@ -158,9 +156,7 @@ def test_users_and_tokens_pages_on_a_phone_and_for_everyone(
         make_user(role)
     axe = Axe()
     for viewport, label in ((None, "wide"), (PHONE, "phone")):
-        desk = open_desk("admin", viewport)
-        page = desk.page
-        page.goto(f"{server.url}/desk/users")
+        page = open_desk("admin", viewport).open(server.url, "/desk/users")
         _assert_fits_and_accessible(axe, page, f"users page ({label})")
         screenshot(page, f"desk-users-{label}")
         page.goto(f"{server.url}/desk/tokens")
