@@ -72,7 +72,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Fan-out benchmark: ours beside the websockets floor and nchan."
     )
     parser.add_argument("--quick", action="store_true", help="N=200, 5 updates, no nchan (CI)")
-    parser.add_argument("--readers", help="comma-separated reader counts (1000,5000,10000)")
+    parser.add_argument(
+        "--readers",
+        help="comma-separated reader counts (WebSocket 1000,5000,10000; SSE 5000,10000)",
+    )
     parser.add_argument("--updates", type=int, help="updates per fan-out run (20)")
     parser.add_argument("--interval", type=float, help="seconds between updates (1.0)")
     parser.add_argument("--no-nchan", action="store_true", help="skip nchan")
@@ -143,10 +146,10 @@ async def _scenarios(
     if "slow" in plan.scenarios and "ours" in servers:
         results["slow_readers"] = await slow_scenario.slow_readers(ours, plan, pin)
     if "sse" in plan.scenarios:
-        for target in targets:
-            if target.has_sse:
+        for readers in plan.sse_readers:
+            for target in (t for t in targets if t.has_sse):
                 results["fanout"].append(
-                    await fanout_scenario.fanout(target, plan.sse_readers, plan, pin, "sse")
+                    await fanout_scenario.fanout(target, readers, plan, pin, "sse")
                 )
     if "throughput" in plan.scenarios and "ours" in servers:
         results["throughput"] = await throughput_scenario.throughput(ours, plan, pin)
@@ -201,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         make_plan,
         partial(run, args),
         conclude,
-        open_files=lambda plan: max([*plan.readers, plan.sse_readers]) + 100,
+        open_files=lambda plan: max([*plan.readers, *plan.sse_readers]) + 100,
     )
 
 

@@ -33,7 +33,7 @@ class Plan:
     slow_stalled: int
     slow_seconds: float
     slow_interval: float
-    sse_readers: int
+    sse_readers: list[int]
     throughput_readers: int
     throughput_seconds: float
     writers: int
@@ -57,7 +57,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         slow_stalled=5 if quick else 20,
         slow_seconds=5.0 if quick else 60.0,
         slow_interval=0.25 if quick else 0.5,
-        sse_readers=100 if quick else 5000,
+        sse_readers=readers or ([100] if quick else [5000, 10000]),
         throughput_readers=100 if quick else 1000,
         throughput_seconds=3.0 if quick else 10.0,
         writers=args.writers,
