@@ -45,6 +45,8 @@ class Channel:
     # Desk pages follow the story too, but are not counted as its readers.
     desks: set[Subscriber] = field(default_factory=set)
     recent: deque[Frame] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
+    # Held while a replay fills `recent` from the log (see Hub.frames_between).
+    filling: asyncio.Lock = field(default_factory=asyncio.Lock)
     fetching: bool = False
     again: bool = False
     delivered_at: float = 0.0
@@ -126,13 +128,40 @@ class Hub:
             del self._channels[story_id]
 
     async def frames_between(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
-        """Frames with after < seq <= upto: from the recent cache when it covers them."""
+        """Frames with after < seq <= upto: from the recent cache when it covers them, else
+        from the log, keeping what the cache has room for."""
         if upto <= after:
             return []
         channel = self._channels.get(story_id)
-        cached = _cached(channel, after, upto) if channel is not None else None
+        if channel is None or upto > channel.last_seq:  # a gap ahead of this process
+            return await self._read_frames(story_id, slug, after, upto)
+        cached = _cached(channel, after, upto)
         if cached is not None:
             return cached
+        # One replay at a time fills the cache: after a restart, thousands of readers come
+        # back with about the same seq, and each event is then read and rendered once, not
+        # once per reader.
+        async with channel.filling:
+            cached = _cached(channel, after, upto)
+            if cached is not None:
+                return cached
+            return await self._fill_recent(channel, after, upto)
+
+    async def _fill_recent(self, channel: Channel, after: int, upto: int) -> list[Frame]:
+        recent = channel.recent
+        end = recent[0].seq - 1 if recent else channel.last_seq
+        start = max(0, min(after, end - (RECENT_FRAMES - len(recent))))
+        older = await self._read_frames(channel.story_id, channel.slug, start, end)
+        newer = list(channel.recent)  # it may have moved on during the read
+        if len(older) != end - start or (newer and newer[0].seq != end + 1):
+            return await self._read_frames(channel.story_id, channel.slug, after, upto)
+        frames = older + newer
+        channel.recent = deque(frames, maxlen=RECENT_FRAMES)
+        return [frame for frame in frames if after < frame.seq <= upto]
+
+    async def _read_frames(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
+        if upto <= after:
+            return []
         async with self._db.reading() as session:
             rows = await reads.events_after(session, story_id, after, upto - after)
         return [self._render(event_from_row(row, slug)) for row in rows]

@@ -420,7 +420,25 @@ async def test_a_range_older_than_the_cache_is_read_from_the_log(live_story: Liv
     assert live_story.rendered() == rendered  # exactly what the cache spans
     older = await live_story.hub.frames_between(live_story.ref.id, SLUG, 5, total)
     assert [f.seq for f in older] == list(range(6, total + 1))
-    assert live_story.rendered() == rendered + len(older)  # one frame short: all from the log
+    assert live_story.rendered() == rendered + 1  # only the one frame the cache lacks
+
+
+async def test_a_reconnect_storm_reads_and_renders_each_event_once(live_story: LiveStory) -> None:
+    await live_story.append(40, ring=False)  # posted while this process was down
+    restarted = Hub(live_story.db, MemoryBus(), TEMPLATES, live_story.metrics)
+    ref = StoryRef(live_story.ref.id, SLUG, live_story.seq, "live")
+    readers = [Subscriber(after) for after in [30] * 50 + [12] * 50 + [35] * 50]
+    upto = [restarted.subscribe(ref, subscriber) for subscriber in readers]
+    replays = await asyncio.gather(
+        *(
+            restarted.frames_between(ref.id, SLUG, subscriber.sent_seq, end)
+            for subscriber, end in zip(readers, upto, strict=True)
+        )
+    )
+    for subscriber, frames_ in zip(readers, replays, strict=True):
+        assert [f.seq for f in frames_] == list(range(subscriber.sent_seq + 1, 41))
+    assert live_story.rendered() == 40  # each event once, for 150 readers
+    await restarted.close()
 
 
 async def test_a_range_newer_than_the_cache_is_read_from_the_log(live_story: LiveStory) -> None:
