@@ -1,9 +1,7 @@
 """Headless Chromium for page tests: the system's browser, driven by Playwright's sync API.
 
-A test module imports the fixture it needs (under another name, so the test's `page`
-argument does not shadow the import)::
-
-    from tests.browser import browser_fixture, new_page_fixture, page_fixture  # noqa: F401
+tests/conftest.py registers this module as a plugin, so every test may ask for `browser`,
+`new_page` or `page`.
 
 `page` is a page in a fresh browser context per test; `browser_fixture` gives the module's
 `browser` itself (one Chromium per module: launching one costs more than most tests).

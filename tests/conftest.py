@@ -9,6 +9,9 @@ import pytest
 
 from tests.support import Deployment, LiveServer, postgres_database
 
+# The browser fixtures (browser, new_page, page) for every module that asks for them.
+pytest_plugins = ["tests.browser"]
+
 BACKENDS = ("sqlite", "postgres")
 
 

@@ -12,12 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
-from tests.browser import (  # noqa: F401  (fixtures)
-    assert_accessible,
-    browser_fixture,
-    new_page_fixture,
-    save_screenshot,
-)
+from tests.browser import assert_accessible, save_screenshot
 from tests.embeds.host_site import HostSite, news_page, serve_folder, stop_site
 from tests.live.readers import post
 from tests.support import LiveServer

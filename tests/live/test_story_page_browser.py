@@ -7,12 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import (  # noqa: F401  (fixtures)
-    browser_fixture,
-    new_page_fixture,
-    page_fixture,
-    watch,
-)
+from tests.browser import watch
 from tests.live.readers import post
 
 # What pages show, on SQLite only (see pytest_generate_tests in conftest.py).

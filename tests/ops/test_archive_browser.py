@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import browser_fixture, new_page_fixture, page_fixture, watch  # noqa: F401
+from tests.browser import watch
 from tests.ops.stories import api_client, post, sqlite_deployment, write_story
 from tests.support import STARTUP_DEADLINE, Deployment, LiveServer, free_port, stop_process
 

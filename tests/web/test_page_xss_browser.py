@@ -16,13 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import (  # noqa: F401  (fixtures)
-    PageLog,
-    browser_fixture,
-    new_page_fixture,
-    page_fixture,
-    watch,
-)
+from tests.browser import PageLog, watch
 from tests.render.xss_payloads import XSS_PAYLOADS
 from tests.support import LiveServer
 

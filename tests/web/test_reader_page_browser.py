@@ -11,13 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import (  # noqa: F401  (fixtures)
-    assert_accessible,
-    browser_fixture,
-    new_page_fixture,
-    save_screenshot,
-    watch,
-)
+from tests.browser import assert_accessible, save_screenshot, watch
 from tests.live.readers import post
 from tests.support import LiveServer
 
@@ -61,6 +55,17 @@ def wait_live(page: Page) -> None:
     expect(page.locator("#live-status")).to_have_attribute(
         "data-state", "live", timeout=DEADLINE_MS
     )
+
+
+def open_live(page: Page, server: LiveServer, slug: str, blocked: str) -> None:
+    """Open the story with the transports `blocked` names cut off, and wait until it is live:
+    "nothing", "websockets", or "websockets and events" (then the page polls)."""
+    if blocked != "nothing":
+        page.context.add_init_script(BLOCK_WEBSOCKETS)
+    if blocked == "websockets and events":
+        page.context.route("**/stream?*", lambda route: route.abort())
+    page.goto(f"{server.url}/stories/{slug}")
+    wait_live(page)
 
 
 @pytest.fixture
@@ -155,12 +160,7 @@ def test_after_a_cut_the_page_shows_each_missed_entry_once_in_order(
 ) -> None:
     slug = live_story["slug"]
     page = new_page()
-    if blocked != "nothing":
-        page.context.add_init_script(BLOCK_WEBSOCKETS)
-    if blocked == "websockets and events":
-        page.context.route("**/stream?*", lambda route: route.abort())
-    page.goto(f"{server.url}/stories/{slug}")
-    wait_live(page)
+    open_live(page, server, slug, blocked)
     first = post(editor, slug, "Before the cut")
     expect(page.locator(f"#entry-{first['id']}")).to_have_count(1, timeout=DEADLINE_MS)
 
@@ -190,22 +190,15 @@ ENTRY_MARKUP = """() => [...document.querySelectorAll("#entries > li")].map(li =
 })"""
 
 
+# With WebSockets cut off, server-sent events carry the lean frames.
 @pytest.mark.parametrize("blocked", ["nothing", "websockets"])
 def test_entries_built_from_lean_frames_equal_the_server_rendered_ones(
-    server: LiveServer,
-    editor: httpx.Client,
-    live_story: dict,
-    new_page: Callable[..., Page],
-    blocked: str,
+    server: LiveServer, editor: httpx.Client, live_story: dict, page: Page, blocked: str
 ) -> None:
     """The page builds live entries from its template and a lean frame (format=page); after a
     reload, the server renders the same entries itself, and they must be the same markup."""
     slug = live_story["slug"]
-    page = new_page()
-    if blocked == "websockets":  # then server-sent events carry the lean frames
-        page.context.add_init_script(BLOCK_WEBSOCKETS)
-    page.goto(f"{server.url}/stories/{slug}")
-    wait_live(page)
+    open_live(page, server, slug, blocked)
     log = watch(page, server.url)
     post(editor, slug, "Plain *news* with [a link](https://example.com/a?b=1&c=2).")
     post(editor, slug, "Sandbags <ok> & more.", title="A titled one", pinned=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import PageLog, browser_fixture, watch  # noqa: F401  (`browser` fixture)
+from tests.browser import PageLog, watch
 from tests.live.readers import post
 from tests.support import LiveServer
 
