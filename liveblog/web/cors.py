@@ -9,6 +9,8 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from liveblog.web.response_start import on_response_start
+
 PUBLIC_READS = re.compile(
     r"^(?:/api/stories(?:/[^/]+(?:/entries(?:/\d+)?|/events)?)?"
     r"|/stories/[^/]+/(?:feed\.atom|feed\.json|embed\.json|stream)"
@@ -46,13 +48,11 @@ class PublicReadCorsMiddleware:
         if scope["method"] not in READ_METHODS:
             await self.app(scope, receive, send)
             return
+        await self.app(scope, receive, on_response_start(scope, send, _allow_reading))
 
-        async def send_allowed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *PUBLIC_READ_HEADERS]
-            await send(message)
 
-        await self.app(scope, receive, send_allowed)
+def _allow_reading(start: Message) -> None:
+    start["headers"] = [*start.get("headers", ()), *PUBLIC_READ_HEADERS]
 
 
 def _is_read_preflight(scope: Scope) -> bool:
