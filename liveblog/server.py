@@ -47,6 +47,9 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_graceful_shutdown": 5,
+        # After a restart every reader reconnects at once: a longer accept queue than
+        # uvicorn's 2048 (the kernel caps it at net.core.somaxconn) turns fewer away.
+        "backlog": 8192,
     }
     if workers == 1:
         uvicorn.run(serving_app(settings), **options)
