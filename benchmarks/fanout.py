@@ -3,6 +3,8 @@
     python benchmarks/fanout.py [--quick] [--readers 1000,5000,10000] [--updates K]
                                 [--no-nchan] [--only ws,slow,sse,throughput,storm]
                                 [--storm-backend sqlite|postgres] [--workers N]
+                                [--throughput-backend sqlite|postgres]
+                                [--throughput-readers N]
                                 [--json out.json]
 
 Each server runs in turn on loopback, pinned to one core (`taskset`), with the load client
@@ -40,6 +42,7 @@ from typing import Any
 from bench.host import keep_logs, log, machine, pinning
 from bench.nchan import Nchan, find_nchan
 from bench.ours import Ours
+from bench.postgres import fresh_database
 from bench.report import opening
 from bench.script import run_script
 from bench.targets import Floor, Target
@@ -102,6 +105,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, help="server worker processes in the storm (1; postgres 2)"
     )
+    parser.add_argument(
+        "--throughput-backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the throughput scenario's database, one process either way (sqlite)",
+    )
+    parser.add_argument(
+        "--throughput-readers",
+        type=int,
+        help="readers connected while the writers post (1000; --quick 100; 0 for none)",
+    )
     parser.add_argument("--json", help="also write every number to this JSON file")
     parser.add_argument("--logs", help="keep the servers' logs in this folder")
     return parser.parse_args(argv)
@@ -152,9 +166,21 @@ async def _scenarios(
                     await fanout_scenario.fanout(target, readers, plan, pin, "sse")
                 )
     if "throughput" in plan.scenarios and "ours" in servers:
-        results["throughput"] = await throughput_scenario.throughput(ours, plan, pin)
+        results["throughput"] = await _throughput(plan, pin, workdir, ours)
     if "storm" in plan.scenarios:
         results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm", pin)
+
+
+async def _throughput(plan: Plan, pin: Any, workdir: Path, ours: Ours) -> dict[str, Any]:
+    """The throughput scenario on SQLite (ours as it is) or on a fresh PostgreSQL database."""
+    if plan.throughput_backend == "sqlite":
+        return await throughput_scenario.throughput(ours, plan, pin)
+    async with fresh_database() as url:
+        folder = workdir / "throughput-postgres"
+        folder.mkdir()
+        on_postgres = Ours(pin, folder, {"LIVEBLOG_DATABASE_URL": url})
+        on_postgres.make_editor()
+        return await throughput_scenario.throughput(on_postgres, plan, pin)
 
 
 def _targets(

@@ -35,6 +35,7 @@ class Plan:
     slow_interval: float
     sse_readers: list[int]
     throughput_readers: int
+    throughput_backend: str
     throughput_seconds: float
     writers: int
     settle: float
@@ -58,7 +59,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
         slow_seconds=5.0 if quick else 60.0,
         slow_interval=0.25 if quick else 0.5,
         sse_readers=readers or ([100] if quick else [5000, 10000]),
-        throughput_readers=100 if quick else 1000,
+        throughput_readers=args.throughput_readers
+        if args.throughput_readers is not None
+        else (100 if quick else 1000),
+        throughput_backend=args.throughput_backend,
         throughput_seconds=3.0 if quick else 10.0,
         writers=args.writers,
         settle=0.5 if quick else 2.0,

@@ -45,6 +45,7 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
     entries = len(burst.sent)
     queries = increase(metrics_before, metrics_after, QUERIES)
     row = {
+        "backend": "PostgreSQL" if plan.throughput_backend == "postgres" else "SQLite",
         "readers": connected["ok"],
         "writers": writers,
         "seconds": elapsed,
@@ -78,7 +79,8 @@ def report_lines(tp: dict[str, Any]) -> list[str]:
     """The publish-throughput section of the report, with the server's per-stage timings
     and database statements per entry when it exports them."""
     lines = [
-        f"Publish throughput (ours, SQLite, one story, {tp['readers']:,} readers connected,"
+        f"Publish throughput (ours, {tp['backend']}, one process, one story,"
+        f" {tp['readers']:,} readers connected,"
         f" {tp['writers']} concurrent writers for {tp['seconds']:.0f} s):",
         "",
         "| entries/s | POST p50 / p99 / max (ms) | readers that got every entry |"
