@@ -15,7 +15,6 @@ CONTENT_PARTIAL = "entries/_content.html"
 # What a reader may ask for: the API's event, the page's fragment (a whole entry), or the
 # page's lean frame (an entry's content and fields; its chrome comes from the page's template).
 FORMATS = ("json", "html", "page")
-TRANSPORTS = ("ws", "sse")
 
 
 @dataclass(frozen=True, slots=True)
