@@ -95,21 +95,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--storm-readers", type=int, help="readers in the reconnect storm (10000; --quick 500)"
     )
-    parser.add_argument(
-        "--storm-backend",
-        choices=("sqlite", "postgres"),
-        default="sqlite",
-        help="the storm's deployment: SQLite restarted with SIGTERM, or PostgreSQL + Redis"
+    backends = {
+        "storm": "the storm's deployment: SQLite restarted with SIGTERM, or PostgreSQL + Redis"
         " with several workers, one killed with SIGKILL (sqlite)",
-    )
+        "throughput": "the throughput scenario's database, one process either way (sqlite)",
+    }
+    for scenario, about in backends.items():
+        parser.add_argument(
+            f"--{scenario}-backend", choices=("sqlite", "postgres"), default="sqlite", help=about
+        )
     parser.add_argument(
         "--workers", type=int, help="server worker processes in the storm (1; postgres 2)"
-    )
-    parser.add_argument(
-        "--throughput-backend",
-        choices=("sqlite", "postgres"),
-        default="sqlite",
-        help="the throughput scenario's database, one process either way (sqlite)",
     )
     parser.add_argument(
         "--throughput-readers",
