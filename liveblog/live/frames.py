@@ -20,13 +20,14 @@ FORMATS = ("json", "html", "page")
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One event, ready to send in every format (see FORMATS): encoded text shared by all
-    readers, and so are the wire bytes of each kind (see wire)."""
+    readers, and so are the wire bytes of each kind, encoded when a reader first takes that
+    kind (see wire)."""
 
     seq: int
     type: str
     texts: dict[str, str]
     ends_story: bool = False
-    # By how a reader takes them, transport and format: "ws-json", "sse-page"…
+    # By how readers take them, transport and format: "ws-json", "sse-page"…
     wires: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -41,7 +42,17 @@ class Frame:
     def wire(self, kind: str) -> bytes:
         """The message as bytes written straight to a reader's transport: a complete
         WebSocket frame ("ws-…"), or an event-stream event as one HTTP chunk ("sse-…")."""
-        return self.wires[kind]
+        wire = self.wires.get(kind)
+        if wire is None:
+            transport, _, fmt = kind.partition("-")
+            text = self.texts[fmt]
+            wire = (
+                encode_text_frame(text)
+                if transport == "ws"
+                else encode_chunk(sse_event(self.seq, text))
+            )
+            self.wires[kind] = wire
+        return wire
 
 
 @dataclass(slots=True)
@@ -61,7 +72,7 @@ class FrameBatch:
         both simply follow one another)."""
         joined = self._joined.get(kind)
         if joined is None:
-            joined = self._joined[kind] = b"".join(f.wires[kind] for f in self.frames)
+            joined = self._joined[kind] = b"".join(f.wire(kind) for f in self.frames)
         return joined
 
 
@@ -72,16 +83,11 @@ def render_frame(event: StoryEvent, templates: Environment) -> Frame:
         "html": _dumps(_html_message(event, templates)),
         "page": _dumps(_page_message(event, templates)),
     }
-    wires = {}
-    for fmt, text in texts.items():
-        wires[f"ws-{fmt}"] = encode_text_frame(text)
-        wires[f"sse-{fmt}"] = encode_chunk(sse_event(event.seq, text))
     return Frame(
         seq=event.seq,
         type=event.type,
         texts=texts,
         ends_story=event.type == "story.updated" and event.data.get("status") == "ended",
-        wires=wires,
     )
 
 
