@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from jinja2 import Environment
 
@@ -78,11 +79,16 @@ class FrameBatch:
 
 def render_frame(event: StoryEvent, templates: Environment) -> Frame:
     """Render an event once in every format, from the page's own partials."""
-    texts = {
-        "json": _dumps(event.to_json()),
-        "html": _dumps(_html_message(event, templates)),
-        "page": _dumps(_page_message(event, templates)),
-    }
+    head: dict[str, object] = {"seq": event.seq, "type": event.type}
+    if event.type.startswith("story."):
+        story = _dumps({**head, "state": event.data})  # the same for the html and page formats
+        texts = {"json": _dumps(event.to_json()), "html": story, "page": story}
+    else:
+        texts = {
+            "json": _dumps(event.to_json()),
+            "html": _dumps({**head, **_html_fields(event.data, event.type, templates)}),
+            "page": _dumps({**head, **_page_fields(event.data, event.type, templates)}),
+        }
     return Frame(
         seq=event.seq,
         type=event.type,
@@ -101,29 +107,20 @@ def encode_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def _html_message(event: StoryEvent, templates: Environment) -> dict[str, object]:
-    message: dict[str, object] = {"seq": event.seq, "type": event.type}
-    if event.type.startswith("story."):
-        message["state"] = event.data
-        return message
-    entry = event.data
-    message.update(id=entry["id"], pinned=entry["pinned"], shown_at=entry["shown_at"])
-    if event.type != "entry.hidden":
-        message["html"] = templates.get_template(ENTRY_PARTIAL).render(entry=entry)
-    return message
+def _html_fields(entry: dict[str, Any], kind: str, templates: Environment) -> dict[str, object]:
+    """The whole entry as the page renders it, with what places it."""
+    fields = {"id": entry["id"], "pinned": entry["pinned"], "shown_at": entry["shown_at"]}
+    if kind != "entry.hidden":
+        fields["html"] = templates.get_template(ENTRY_PARTIAL).render(entry=entry)
+    return fields
 
 
-def _page_message(event: StoryEvent, templates: Environment) -> dict[str, object]:
+def _page_fields(entry: dict[str, Any], kind: str, templates: Environment) -> dict[str, object]:
     """Only what the page's entry template lacks: the entry's fields where the chrome shows
     them (flags only when set) and its rendered content. About 1.1x the entry's HTML, where the
     whole fragment is about 1.4x."""
-    message: dict[str, object] = {"seq": event.seq, "type": event.type}
-    if event.type.startswith("story."):
-        message["state"] = event.data
-        return message
-    entry = event.data
-    message["id"] = entry["id"]
-    if event.type == "entry.hidden":
+    message: dict[str, object] = {"id": entry["id"]}
+    if kind == "entry.hidden":
         return message
     message.update(author=entry["author"], shown_at=entry["shown_at"])
     for flag in ("pinned", "key_event", "retracted"):
