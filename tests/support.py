@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -56,11 +58,37 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+# A port chosen here is free only until the server binds it, a second or more later. Ports
+# the kernel picks (bind to port 0, and every outgoing connection's local port) come from
+# its ephemeral range, so one picked that way could be taken in between by another test's
+# server or client, and the test would then talk to someone else's server. So the tests' ports
+# come from below that range, in a block per xdist worker, each handed out once in turn.
+PORT_BLOCK = 2000
+_next_port = itertools.count(random.randrange(PORT_BLOCK))
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port of 127.0.0.1 nothing listens on, that no other test will be given soon."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = _ephemeral_ports_start() - (int(worker) + 1 if worker.isdigit() else 1) * PORT_BLOCK
+    if first < 1024:
+        raise RuntimeError(f"no room for a block of test ports below {first + PORT_BLOCK}")
+    for _ in range(PORT_BLOCK):
+        port = first + next(_next_port) % PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"every port from {first} to {first + PORT_BLOCK - 1} is in use")
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 @contextmanager
@@ -182,6 +210,7 @@ class LiveServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     standard_ws: bool = False
+    _log_start: int = 0
 
     @property
     def url(self) -> str:
@@ -189,6 +218,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         log = open(self.deployment.folder / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self._log_start = log.tell()
         command = ["-m", "liveblog", "serve"] if not self.standard_ws else [STANDARD_WS_SERVER]
         self.process = subprocess.Popen(
             [sys.executable, *command, "--port", str(self.port), *self.args],
@@ -208,11 +238,19 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                # Our process must have bound the port: otherwise whoever holds it answers.
+                if self._bound() and httpx.get(f"{self.url}/healthz", timeout=1).is_success:
                     return
             except httpx.TransportError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise RuntimeError(f"server did not start within {STARTUP_DEADLINE}s:\n{self.log()}")
+
+    def _bound(self) -> bool:
+        path = self.deployment.folder / f"server-{self.port}.log"
+        with open(path, "rb") as log:
+            log.seek(self._log_start)
+            return f"running on {self.url} ".encode() in log.read()
 
     def log(self) -> str:
         path = self.deployment.folder / f"server-{self.port}.log"

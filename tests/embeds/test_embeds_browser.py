@@ -55,6 +55,7 @@ def story(editor: httpx.Client, author: httpx.Client) -> dict:
         "/api/stories",
         json={"title": "Storm Ada makes landfall", "slug": f"storm-ada-{secrets.token_hex(4)}"},
     )
+    assert created.status_code == 201, created.text
     slug = created.json()["slug"]
     live = editor.patch(f"/api/stories/{slug}", json={"status": "live"})
     assert live.status_code == 200, live.text
