@@ -17,7 +17,10 @@ from liveblog.db.models import Entry, EntryRevision, StoredEvent, Story
 _STORIES = Story.__table__
 _ENTRIES = Entry.__table__
 
-_LOCK_STORY = select(_STORIES).where(_STORIES.c.slug == bindparam("slug")).with_for_update()
+_EVENTS = StoredEvent.__table__
+
+_STORY = select(_STORIES).where(_STORIES.c.slug == bindparam("slug"))
+_LOCK_STORY = _STORY.with_for_update()
 _ADD_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
 _ADD_REVISION = insert(EntryRevision.__table__)
 _NEXT_SEQ = (
@@ -26,7 +29,30 @@ _NEXT_SEQ = (
     .values(seq=_STORIES.c.seq + 1)
     .returning(_STORIES.c.seq)
 )
-_ADD_EVENT = insert(StoredEvent.__table__)
+_NEXT_SEQ_UNLESS_ENDED = _NEXT_SEQ.where(_STORIES.c.status != "ended")
+_ADD_EVENT = insert(_EVENTS)
+_EVENT_FIELDS = ("story_id", "type", "entry_id", "data", "created_at")
+# PostgreSQL: the story's next seq and its event in one statement, so the row lock the seq
+# takes is held for this one round trip and the commit, not for the whole transaction.
+_NEXT_SEQ_CTE = _NEXT_SEQ_UNLESS_ENDED.cte("next_seq")
+_APPEND_EVENT_UNLESS_ENDED = (
+    insert(_EVENTS)
+    .from_select(
+        ["seq", *_EVENT_FIELDS],
+        select(
+            _NEXT_SEQ_CTE.c.seq,
+            # Not named as columns: an UPDATE takes parameters named as its table's columns
+            # for values to set, and stories has a created_at too.
+            *(bindparam(f"event_{name}", type_=_EVENTS.c[name].type) for name in _EVENT_FIELDS),
+        ),
+    )
+    .returning(_EVENTS.c.seq)
+)
+
+
+def story_row(session: Session, slug: str) -> Row[Any] | None:
+    """The story's row, not locked."""
+    return session.connection().execute(_STORY, {"slug": slug}).first()
 
 
 def locked_story(session: Session, slug: str) -> Row[Any] | None:
@@ -52,3 +78,21 @@ def next_seq(session: Session, story_id: int) -> int:
 def add_event(session: Session, values: dict[str, Any]) -> None:
     """Insert a story_events row."""
     session.connection().execute(_ADD_EVENT, values)
+
+
+def append_event_unless_ended(session: Session, values: dict[str, Any]) -> int | None:
+    """Take the story's next seq and insert the event (values without its seq) with it; None,
+    with nothing written, when the story has ended."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        parameters = {f"event_{name}": values[name] for name in _EVENT_FIELDS}
+        appended = connection.execute(
+            _APPEND_EVENT_UNLESS_ENDED, {**parameters, "story": values["story_id"]}
+        )
+        return appended.scalar_one_or_none()
+    # SQLite allows no UPDATE inside WITH; its writes are serial anyway.
+    seq = connection.execute(_NEXT_SEQ_UNLESS_ENDED, {"story": values["story_id"]})
+    seq = seq.scalar_one_or_none()
+    if seq is not None:
+        connection.execute(_ADD_EVENT, {**values, "seq": seq})
+    return seq

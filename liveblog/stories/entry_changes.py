@@ -18,7 +18,7 @@ from liveblog.render.markdown import images_without_alt, render_markdown
 from liveblog.schemas import EntryCreate, EntryPatch
 from liveblog.stories import events
 from liveblog.stories.permissions import require_entry_editor
-from liveblog.stories.sequence import append_entry_event
+from liveblog.stories.sequence import append_entry_event, append_published_entry_event
 from liveblog.stories.versions import require_match
 
 ChangedEntry = tuple[Entry, int | None]
@@ -49,9 +49,10 @@ def prepare_entry(data: EntryCreate) -> RenderedBody:
 def create_entry(
     session: Session, user: User, story: Story, data: EntryCreate, rendered: RenderedBody
 ) -> ChangedEntry:
-    """Add an entry; a published one (not a draft) appends entry.published."""
+    """Add an entry; a published one (not a draft) appends entry.published. The story was read
+    without its lock: appending the event checks again that it has not ended."""
     if story.status == "ended":
-        raise Conflict(f"story {story.slug!r} has ended; reopen it to post")
+        raise _ended(story)
     now = utcnow()
     values = {
         "story_id": story.id,
@@ -78,7 +79,14 @@ def create_entry(
     _add_revision(session, entry, user, "create", _snapshot(entry, _REVISED_FIELDS))
     if entry.draft:
         return entry, None
-    return entry, append_entry_event(session, story.id, events.EntryPublished, entry)
+    seq = append_published_entry_event(session, story.id, entry)
+    if seq is None:
+        raise _ended(story)
+    return entry, seq
+
+
+def _ended(story: Story) -> Conflict:
+    return Conflict(f"story {story.slug!r} has ended; reopen it to post")
 
 
 def edit_entry(

@@ -5,7 +5,10 @@ write path (see Database.write), so each lookup comes in both forms around one q
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -34,7 +37,19 @@ def story_to_change(session: Session, slug: str) -> Story:
 def story_for_entry_change(session: Session, slug: str) -> Story:
     """story_to_change for changes to its entries, which only read the story: a snapshot of
     its locked row, outside the session (no ORM load on the write path's hottest query)."""
-    row = writes.locked_story(session, slug) if _may_exist(slug) else None
+    return _snapshot(writes.locked_story, session, slug)
+
+
+def story_for_new_entry(session: Session, slug: str) -> Story:
+    """The story, read without its lock: a new entry takes the story's seq as its last
+    statement (see create_entry), so the lock is held only from there to the commit."""
+    return _snapshot(writes.story_row, session, slug)
+
+
+def _snapshot(
+    read: Callable[[Session, str], Row[Any] | None], session: Session, slug: str
+) -> Story:
+    row = read(session, slug) if _may_exist(slug) else None
     return _found_story(Story(**row._mapping) if row is not None else None, slug)
 
 

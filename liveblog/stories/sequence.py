@@ -8,7 +8,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from liveblog.db import writes
 from liveblog.db.models import Entry, Story, utcnow
-from liveblog.stories.events import StoryEvent
+from liveblog.stories.events import EntryPublished, StoryEvent
 from liveblog.stories.serialize import entry_json, story_json
 
 
@@ -19,6 +19,15 @@ def append_entry_event(
     seq = writes.next_seq(session, story_id)
     _store(session, story_id, seq, kind, entry.id, entry_json(entry))
     return seq
+
+
+def append_published_entry_event(session: Session, story_id: int, entry: Entry) -> int | None:
+    """append_entry_event for a new entry, into a story read without its lock: None, with
+    nothing written, when the story has ended since. Taking the seq is the last statement
+    before the commit, so the lock is held for the shortest time on the busiest path."""
+    return writes.append_event_unless_ended(
+        session, _event(story_id, EntryPublished, entry.id, entry_json(entry))
+    )
 
 
 def append_story_event(session: Session, story: Story, kind: type[StoryEvent]) -> int:
@@ -37,14 +46,16 @@ def _store(
     entry_id: int | None,
     data: dict[str, object],
 ) -> None:
-    writes.add_event(
-        session,
-        {
-            "story_id": story_id,
-            "seq": seq,
-            "type": kind.type,
-            "entry_id": entry_id,
-            "data": data,
-            "created_at": utcnow(),
-        },
-    )
+    writes.add_event(session, {**_event(story_id, kind, entry_id, data), "seq": seq})
+
+
+def _event(
+    story_id: int, kind: type[StoryEvent], entry_id: int | None, data: dict[str, object]
+) -> dict[str, object]:
+    return {
+        "story_id": story_id,
+        "type": kind.type,
+        "entry_id": entry_id,
+        "data": data,
+        "created_at": utcnow(),
+    }

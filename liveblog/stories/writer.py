@@ -22,7 +22,12 @@ from liveblog.metrics import Metrics
 from liveblog.schemas import EntryCreate, EntryPatch, StoryCreate, StoryPatch
 from liveblog.stories import entry_changes, story_changes
 from liveblog.stories.idempotency import Answer, IdempotentRequest, earlier_answer, remember
-from liveblog.stories.lookup import entry_to_change, story_for_entry_change, story_to_change
+from liveblog.stories.lookup import (
+    entry_to_change,
+    story_for_entry_change,
+    story_for_new_entry,
+    story_to_change,
+)
 from liveblog.stories.serialize import entry_json, story_json
 
 log = logging.getLogger("liveblog.publish")
@@ -69,7 +74,7 @@ class StoryWriter:
         rendered = entry_changes.prepare_entry(data)
 
         def change(session: Session) -> Outcome:
-            story = story_for_entry_change(session, slug)
+            story = story_for_new_entry(session, slug)
             entry, seq = entry_changes.create_entry(session, user, story, data, rendered)
             return Answer(201, entry_json(entry)), _bell(story.id, seq)
 
