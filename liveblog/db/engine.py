@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -50,12 +51,22 @@ class Database:
     write_lock: asyncio.Lock | None = None
     # SQLite only: whole write transactions run here, in one hop to one thread (see write).
     sqlite_writer: SqliteWriter | None = None
+    # Connections for reads of one statement; on PostgreSQL outside any transaction.
+    statement_reads: AsyncEngine | None = None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for queries only."""
         async with self.read_sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def reading_one_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one query, the lightest way to read: no ORM session, and on
+        PostgreSQL no transaction (whose BEGIN and ROLLBACK are two round trips more than the
+        query, twice its cost). The hottest reads use it: API tokens and new events."""
+        async with (self.statement_reads or self.engine).connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -165,6 +176,10 @@ def open_database(settings: Settings) -> Database:
         write_sessions=async_sessionmaker(writer, expire_on_commit=False),
         write_lock=asyncio.Lock() if settings.is_sqlite else None,
         sqlite_writer=sqlite_writer,
+        # SQLite's reads take no lock a reader would wait on; we BEGIN there ourselves.
+        statement_reads=None
+        if settings.is_sqlite
+        else engine.execution_options(isolation_level="AUTOCOMMIT"),
     )
 
 

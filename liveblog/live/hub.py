@@ -162,8 +162,8 @@ class Hub:
     async def _read_frames(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
         if upto <= after:
             return []
-        async with self._db.reading() as session:
-            rows = await reads.events_after(session, story_id, after, upto - after)
+        async with self._db.reading_one_statement() as connection:
+            rows = await reads.events_after(connection, story_id, after, upto - after)
         return [self._render(event_from_row(row, slug)) for row in rows]
 
     def on_doorbell(self, doorbell: Doorbell) -> None:
@@ -210,9 +210,9 @@ class Hub:
             await asyncio.sleep(wait)
 
     async def _deliver_new(self, channel: Channel) -> None:
-        async with self._db.reading() as session:
+        async with self._db.reading_one_statement() as connection:
             rows = await reads.events_after(
-                session, channel.story_id, channel.last_seq, REPLAY_LIMIT
+                connection, channel.story_id, channel.last_seq, REPLAY_LIMIT
             )
         frames = []
         for row in rows:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from sqlalchemy import Row
 
 from liveblog.db.models import StoredEvent
 from liveblog.stories.serialize import iso
@@ -101,7 +103,7 @@ EVENT_KINDS: dict[str, type[StoryEvent]] = {
 }
 
 
-def event_from_row(row: StoredEvent, story_slug: str) -> StoryEvent:
+def event_from_row(row: StoredEvent | Row[Any], story_slug: str) -> StoryEvent:
     """The typed event for a stored story_events row."""
     kind = EVENT_KINDS[row.type]
     return kind(seq=row.seq, story=story_slug, created_at=iso(row.created_at), data=row.data)
