@@ -9,10 +9,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveblog import passwords
 from liveblog.db import user_reads
+from liveblog.db.engine import Database
 from liveblog.db.models import ROLES, ApiToken, User
 from liveblog.errors import Conflict, InvalidInput, NotFound
 
@@ -173,6 +174,6 @@ async def revoke_token(session: AsyncSession, actor: User, token_id: int) -> Non
     await session.flush()
 
 
-async def user_for_token(connection: AsyncConnection, token: str) -> User | None:
+async def user_for_token(db: Database, token: str) -> User | None:
     """The user an API token belongs to, or None (also when that user is disabled)."""
-    return await user_reads.enabled_user_with_token(connection, hash_token(token))
+    return await user_reads.enabled_user_with_token(db, hash_token(token))

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -26,6 +25,7 @@ from liveblog.settings import Settings, sqlite_file
 T = TypeVar("T")
 
 SQLITE_READ_CONNECTIONS = 16
+SQLITE_READER_THREADS = 4  # for read_rows; each query is short, so few keep up
 PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection may idle before it is checked
 
 
@@ -51,7 +51,9 @@ class Database:
     write_lock: asyncio.Lock | None = None
     # SQLite only: whole write transactions run here, in one hop to one thread (see write).
     sqlite_writer: SqliteWriter | None = None
-    # Connections for reads of one statement; on PostgreSQL outside any transaction.
+    # Reads of one statement (see read_rows): SQLite's run whole in a thread of this pool,
+    # PostgreSQL's on a connection without a transaction.
+    sqlite_reader: SqliteReader | None = None
     statement_reads: AsyncEngine | None = None
 
     @asynccontextmanager
@@ -60,13 +62,15 @@ class Database:
         async with self.read_sessions() as session:
             yield session
 
-    @asynccontextmanager
-    async def reading_one_statement(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for one query, the lightest way to read: no ORM session, and on
-        PostgreSQL no transaction (whose BEGIN and ROLLBACK are two round trips more than the
-        query, twice its cost). The hottest reads use it: API tokens and new events."""
+    async def read_rows(self, query: Executable, parameters: dict[str, Any]) -> Sequence[Row[Any]]:
+        """The rows of one query, read the lightest way: no ORM session; on SQLite one hop to
+        a reader thread (aiosqlite makes one per cursor call, six for a lookup); on PostgreSQL
+        no transaction (its BEGIN and ROLLBACK are two round trips more than the query). The
+        reads every publish makes use it: the API token's user, and the new events."""
+        if self.sqlite_reader is not None:
+            return await self.sqlite_reader.run(query, parameters)
         async with (self.statement_reads or self.engine).connect() as connection:
-            yield connection
+            return (await connection.execute(query, parameters)).all()
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -99,13 +103,15 @@ class Database:
     def sync_engines(self) -> list[Engine]:
         """Every engine statements go through (for instrumentation)."""
         engines = [self.engine.sync_engine]
-        if self.sqlite_writer is not None:
-            engines.append(self.sqlite_writer.engine)
+        for thread in (self.sqlite_writer, self.sqlite_reader):
+            if thread is not None:
+                engines.append(thread.engine)
         return engines
 
     async def close(self) -> None:
-        if self.sqlite_writer is not None:
-            self.sqlite_writer.close()
+        for thread in (self.sqlite_writer, self.sqlite_reader):
+            if thread is not None:
+                thread.close()
         await self.engine.dispose()
 
 
@@ -139,9 +145,36 @@ class SqliteWriter:
         self.engine.dispose()
 
 
+class SqliteReader:
+    """Threads with their own synchronous connections, each running one query whole."""
+
+    def __init__(self, path: str, threads: int) -> None:
+        # Any thread may take any pooled connection: each is used by one thread at a time.
+        self.engine = create_engine(
+            f"sqlite:///{path}",
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=threads,
+        )
+        _tune_sqlite(self.engine)
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="liveblog-sqlite-reader")
+
+    async def run(self, query: Executable, parameters: dict[str, Any]) -> Sequence[Row[Any]]:
+        """query's rows, read in one of the threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._read, query, parameters)
+
+    def _read(self, query: Executable, parameters: dict[str, Any]) -> Sequence[Row[Any]]:
+        with self.engine.connect() as connection:
+            return connection.execute(query, parameters).all()
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self.engine.dispose()
+
+
 def open_database(settings: Settings) -> Database:
     """Create the engine for settings.database_url; connections open lazily."""
-    sqlite_writer = None
+    sqlite_writer = sqlite_reader = None
     if settings.is_sqlite:
         # Enough pooled connections for every concurrent read: past the pool, each read
         # would open (and tune) a connection, with a thread of its own, and close it again.
@@ -154,7 +187,9 @@ def open_database(settings: Settings) -> Database:
         _tune_sqlite(engine.sync_engine)
         path = sqlite_file(settings.database_url)
         # An in-memory database is private to its connection: its writes stay on it.
-        sqlite_writer = SqliteWriter(str(path)) if path is not None else None
+        if path is not None:
+            sqlite_writer = SqliteWriter(str(path))
+            sqlite_reader = SqliteReader(str(path), SQLITE_READER_THREADS)
         # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait on the
         # busy timeout instead of failing when a read transaction tries to upgrade.
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -176,7 +211,7 @@ def open_database(settings: Settings) -> Database:
         write_sessions=async_sessionmaker(writer, expire_on_commit=False),
         write_lock=asyncio.Lock() if settings.is_sqlite else None,
         sqlite_writer=sqlite_writer,
-        # SQLite's reads take no lock a reader would wait on; we BEGIN there ourselves.
+        sqlite_reader=sqlite_reader,
         statement_reads=None
         if settings.is_sqlite
         else engine.execution_options(isolation_level="AUTOCOMMIT"),

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from liveblog.db.engine import Database
 from liveblog.db.models import Entry, StoredEvent, Story
 
 
@@ -78,12 +79,17 @@ _EVENTS_AFTER = (
 
 
 async def events_after(
-    reader: AsyncSession | AsyncConnection, story_id: int, after: int, limit: int
+    session: AsyncSession, story_id: int, after: int, limit: int
 ) -> Sequence[Row[Any]]:
-    """A story's events with seq > after, in seq order, as rows (the hub reads them after
-    every publish: a prebuilt statement, no ORM objects)."""
+    """A story's events with seq > after, in seq order, as rows."""
     parameters = {"story_id": story_id, "after": after, "limit": limit}
-    return (await reader.execute(_EVENTS_AFTER, parameters)).all()
+    return (await session.execute(_EVENTS_AFTER, parameters)).all()
+
+
+async def new_events(db: Database, story_id: int, after: int, limit: int) -> Sequence[Row[Any]]:
+    """events_after as the hub reads them after every publish: the lightest read there is
+    (see Database.read_rows)."""
+    return await db.read_rows(_EVENTS_AFTER, {"story_id": story_id, "after": after, "limit": limit})
 
 
 async def front_page_stories(

@@ -4,9 +4,10 @@ API token a request carries."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, false, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from liveblog.db.engine import Database
 from liveblog.db.models import ApiToken, User
 
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
@@ -23,14 +24,14 @@ async def first_admin(session: AsyncSession) -> User | None:
     return await session.scalar(query)
 
 
-async def enabled_user_with_token(connection: AsyncConnection, token_hash: str) -> User | None:
+async def enabled_user_with_token(db: Database, token_hash: str) -> User | None:
     """The enabled user whose API token has this hash, or None, as a detached User.
 
     Every API request asks this, so it is one prebuilt Core statement and one object, not
     a session's joined load of the token and its user."""
-    row = (await connection.execute(_TOKEN_USER, {"token_hash": token_hash})).first()
-    if row is None:
+    rows = await db.read_rows(_TOKEN_USER, {"token_hash": token_hash})
+    if not rows:
         return None
-    user = User(**row._mapping)
+    user = User(**rows[0]._mapping)
     make_transient_to_detached(user)
     return user

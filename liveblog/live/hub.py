@@ -162,8 +162,7 @@ class Hub:
     async def _read_frames(self, story_id: int, slug: str, after: int, upto: int) -> list[Frame]:
         if upto <= after:
             return []
-        async with self._db.reading_one_statement() as connection:
-            rows = await reads.events_after(connection, story_id, after, upto - after)
+        rows = await reads.new_events(self._db, story_id, after, upto - after)
         return [self._render(event_from_row(row, slug)) for row in rows]
 
     def on_doorbell(self, doorbell: Doorbell) -> None:
@@ -210,10 +209,7 @@ class Hub:
             await asyncio.sleep(wait)
 
     async def _deliver_new(self, channel: Channel) -> None:
-        async with self._db.reading_one_statement() as connection:
-            rows = await reads.events_after(
-                connection, channel.story_id, channel.last_seq, REPLAY_LIMIT
-            )
+        rows = await reads.new_events(self._db, channel.story_id, channel.last_seq, REPLAY_LIMIT)
         frames = []
         for row in rows:
             frame = self._render(event_from_row(row, channel.slug))

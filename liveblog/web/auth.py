@@ -62,8 +62,7 @@ async def _token_user(request: Request, header: str) -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
-    async with services(request).db.reading_one_statement() as connection:
-        user = await accounts.user_for_token(connection, token.strip())
+    user = await accounts.user_for_token(services(request).db, token.strip())
     if user is None:
         raise NotAuthenticated(
             "this API token is not valid; create one with 'liveblog token create'"
