@@ -30,6 +30,7 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         connected = clients.connect("ws", ours.port, ours.ws_path(), readers)
         await asyncio.sleep(plan.settle)
         server_cpu, client_cpu = cpu_seconds(pid), clients.cpu()
+        publisher_cpu = time.process_time()
         metrics_before = await ours.scrape()
         started = time.monotonic()
         burst = await write_concurrently(ours, writers, seconds)
@@ -38,6 +39,7 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         drain_seconds = time.monotonic() - started - elapsed
         server_cpu = cpu_seconds(pid) - server_cpu
         client_cpu = clients.cpu() - client_cpu
+        publisher_cpu = time.process_time() - publisher_cpu
         metrics_after = await ours.scrape()
         result = clients.collect("normal", list(burst.sent))
         extra = await ours.extra_stats()
@@ -63,6 +65,9 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         "close_codes": result["close_codes"],
         "server_cpu_share": server_cpu / (elapsed + drain_seconds),
         "client_cpu_share": client_cpu / (elapsed + drain_seconds),
+        # The writers run in this process, on the load client's core: when it is busy, POSTs
+        # wait on the client's side too.
+        "publisher_cpu_share": publisher_cpu / (elapsed + drain_seconds),
         "publish_stages": histogram_increase(metrics_before, metrics_after, STAGES, "stage"),
         "db_queries_per_entry": queries / entries if queries is not None and entries else None,
         **{k: v for k, v in summary.items() if k.startswith("delivery") or k.startswith("last")},
@@ -90,6 +95,11 @@ def report_lines(tp: dict[str, Any]) -> list[str]:
         f" / {ms(tp['post_max_ms'])} | {tp['readers_complete']:,}/{tp['readers']:,} |"
         f" {num(tp['drain_seconds'])}{'' if tp['all_delivered'] else ' (timed out)'} |"
         f" {tp.get('slow_readers_dropped', '–')} |",
+        "",
+        "CPU over the run, as a share of one core: server"
+        f" {num(tp['server_cpu_share'] * 100, 0)}%, the readers' load client"
+        f" {num(tp['client_cpu_share'] * 100, 0)}%, the writers (this process, on the load"
+        f" client's core) {num(tp['publisher_cpu_share'] * 100, 0)}%.",
         "",
     ]
     stages = tp.get("publish_stages") or {}
