@@ -20,6 +20,7 @@ from liveblog.live.frames import Frame, FrameBatch, render_frame
 from liveblog.live.subscriber import StoryRef, Subscriber
 from liveblog.metrics import Metrics
 from liveblog.stories.events import StoryEvent, event_from_row
+from liveblog.stories.visibility import visible_story
 
 log = logging.getLogger("liveblog.hub")
 
@@ -62,6 +63,7 @@ class Hub:
         self._channels: dict[int, Channel] = {}
         self._checker: asyncio.Task[None] | None = None
         self._fetches: set[asyncio.Task[None]] = set()
+        self._story_reads: dict[str, asyncio.Future[StoryRef]] = {}
         metrics.readers.set_function(self.total_readers)
         metrics.direct_readers.set_function(self.direct_readers)
         bus.listen(self.on_doorbell)
@@ -108,6 +110,32 @@ class Hub:
         if desk:
             channel.desks.add(subscriber)
         return channel.last_seq
+
+    async def story_for_readers(self, slug: str, after: int) -> StoryRef:
+        """The story readers may follow (not drafts), or NotFound: as this process knows it,
+        else read once for every reader asking meanwhile (after a restart, thousands ask in
+        the same second). A reader claiming a seq this process has not seen is checked
+        against the database, which may know it (or not, and then the reader must reload)."""
+        known = self.known_story(slug)
+        if known is not None and known.status != "draft" and after <= known.seq:
+            return known
+        story = await self._read_story_once(slug)
+        if after > story.seq:  # the shared read may have begun before that seq was written
+            story = await self._read_story(slug)
+        return story
+
+    async def _read_story_once(self, slug: str) -> StoryRef:
+        reading = self._story_reads.get(slug)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_story(slug))
+            self._story_reads[slug] = reading
+            reading.add_done_callback(lambda _: self._story_reads.pop(slug, None))
+        # One reader leaving must not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    async def _read_story(self, slug: str) -> StoryRef:
+        async with self._db.reading() as session:
+            return StoryRef.of(await visible_story(session, slug, None))
 
     def known_story(self, slug: str) -> StoryRef | None:
         """The story as this process last saw it, if it has readers here: lets a reader

@@ -21,7 +21,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from liveblog.db.engine import Database
 from liveblog.errors import InvalidInput, LiveblogError
 from liveblog.live.admission import reader_admitted
 from liveblog.live.frames import FORMATS, sse_event
@@ -29,7 +28,6 @@ from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.stream_transport import STREAM_EXTENSION, StreamWriter
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
-from liveblog.stories.visibility import visible_story
 from liveblog.web.api.common import MAX_ID
 from liveblog.web.cors import PUBLIC_READ_HEADERS
 from liveblog.web.reader_admission import admit_reader, busy_response
@@ -58,7 +56,7 @@ async def story_stream(request: Request) -> Response | EventStream:
     if fmt not in FORMATS:
         raise InvalidInput("format must be json, html or page", field="format")
     hub = services(request).hub
-    story = await load_story(hub, services(request).db, request.path_params["slug"], after)
+    story = await hub.story_for_readers(request.path_params["slug"], after)
     if story.status == "ended" and after >= story.seq:
         return Response(status_code=204)  # tells EventSource not to reconnect
     # Checked with nothing awaited before the subscribe: a flood cannot overshoot the limit.
@@ -74,17 +72,6 @@ def parse_after(raw: str | None) -> int:
     if not raw.isdigit() or int(raw) > MAX_ID:
         raise InvalidInput("after must be a whole number of 0 or more", field="after")
     return int(raw)
-
-
-async def load_story(hub: Hub, db: Database, slug: str, after: int) -> StoryRef:
-    """The story readers may follow (not drafts), or NotFound. A reader claiming a seq this
-    process has not seen yet is checked against the database, which may know it (or not,
-    and then the reader must reload)."""
-    known = hub.known_story(slug)
-    if known is not None and known.status != "draft" and after <= known.seq:
-        return known
-    async with db.reading() as session:
-        return StoryRef.of(await visible_story(session, slug, None))
 
 
 class EventStream:
@@ -193,7 +180,7 @@ async def _lean_stream(app_services: Services, scope: Scope, slug: str) -> Event
     fmt = query.get("format", "json")
     try:
         after = parse_after(last_event_id or query.get("after"))
-        story = await load_story(app_services.hub, app_services.db, slug, after)
+        story = await app_services.hub.story_for_readers(slug, after)
     except LiveblogError:
         return None
     if fmt not in FORMATS or (story.status == "ended" and after >= story.seq):

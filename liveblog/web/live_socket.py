@@ -22,7 +22,7 @@ from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.live.transport import EXTENSION, WAKE, DirectWriter
-from liveblog.web.live import StoryPathMiddleware, load_story, parse_after
+from liveblog.web.live import StoryPathMiddleware, parse_after
 from liveblog.web.reader_admission import BUSY_REASON, TRY_AGAIN_LATER, admit_reader
 from liveblog.web.services import Services
 
@@ -60,7 +60,7 @@ async def serve_reader(
         if fmt not in FORMATS:
             raise InvalidInput("format must be json, html or page", field="format")
         after = parse_after(query.get("after"))
-        story = await load_story(services.hub, services.db, slug, after)
+        story = await services.hub.story_for_readers(slug, after)
     except LiveblogError as error:
         code = CloseCode.NOT_FOUND if error.status == 404 else 1008
         await _close(send, code, error.message[:120])

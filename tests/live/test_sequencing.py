@@ -350,6 +350,10 @@ class LiveStory:
         value = self.metrics.registry.get_sample_value("liveblog_frames_rendered_total")
         return value or 0.0
 
+    def queries(self) -> float:
+        value = self.metrics.registry.get_sample_value("liveblog_db_queries_total")
+        return value or 0.0
+
 
 @pytest.fixture
 async def live_story(tmp_path: Path) -> AsyncIterator[LiveStory]:
@@ -451,3 +455,14 @@ async def test_a_range_newer_than_the_cache_is_read_from_the_log(live_story: Liv
     assert [f.seq for f in frames_] == [3, 4, 5, 6]
     assert live_story.rendered() == rendered + 4
     assert subscriber.sent_seq == 4  # reading the log delivers nothing by itself
+
+
+async def test_readers_arriving_together_share_one_read_of_their_story(
+    live_story: LiveStory,
+) -> None:
+    # After a restart the process knows no story, and thousands of readers ask at once.
+    live_story.metrics.count_database_queries(live_story.db.sync_engines())
+    before = live_story.queries()
+    refs = await asyncio.gather(*(live_story.hub.story_for_readers(SLUG, 0) for _ in range(200)))
+    assert {(r.id, r.seq, r.status) for r in refs} == {(live_story.ref.id, 0, "live")}
+    assert live_story.queries() - before <= 2  # BEGIN and one SELECT, not 200 of them
