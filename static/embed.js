@@ -37,6 +37,23 @@
     return base / 2 + Math.random() * base;
   }
 
+  // entry_chrome.js builds live entries from the story's template (frames then carry only
+  // what differs per entry); loaded once per page. Without it, entries come whole.
+  function entryBuilder() {
+    var key = "__liveblogEntryChrome " + origin;
+    if (!window[key]) {
+      window[key] = new Promise(function (resolve) {
+        if (window.liveblogBuildEntry) { resolve(true); return; }
+        var tag = document.createElement("script");
+        tag.src = origin + "/static/entry_chrome.js";
+        tag.onload = function () { resolve(true); };
+        tag.onerror = function () { resolve(false); };
+        document.head.appendChild(tag);
+      });
+    }
+    return window[key];
+  }
+
   function Embed(tag, slug) {
     var host = document.createElement("div");
     var theme = tag.getAttribute("data-theme");
@@ -67,24 +84,27 @@
   Embed.prototype.load = function () {
     var self = this;
     var url = origin + this.path() + "/embed.json?limit=" + this.limit + "&title=" + this.title;
-    fetch(url, { credentials: "omit" })
+    var story = fetch(url, { credentials: "omit" })
       .then(function (response) {
         if (response.status === 404) throw new Error("gone");
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
-      })
-      .then(function (data) { self.show(data); })
+      });
+    Promise.all([story, entryBuilder()])
+      .then(function (both) { self.show(both[0], both[1]); })
       .catch(function (error) {
         if (error.message === "gone") { self.box.textContent = "This story is not available."; return; }
         window.setTimeout(function () { self.load(); }, backoff(self.attempt++));
       });
   };
 
-  Embed.prototype.show = function (data) {
+  Embed.prototype.show = function (data, canBuild) {
     this.box.innerHTML = data.html;
     this.article = this.box.querySelector("article.story");
     this.list = this.root.getElementById("entries");
     this.indicator = this.root.getElementById("live-status");
+    // With the entry template, frames carry only what differs per entry (format=page).
+    this.template = canBuild ? this.article.querySelector(":scope > template#entry-template") : null;
     this.lastSeq = data.story.seq;
     absolutize(this.box);
     localTimes(this.box);
@@ -101,7 +121,7 @@
   Embed.prototype.connect = function () {
     var self = this;
     var socket = new WebSocket(origin.replace(/^http/, "ws") + this.path() +
-      "/live?format=html&after=" + this.lastSeq);
+      "/live?format=" + (this.template ? "page" : "html") + "&after=" + this.lastSeq);
     socket.onopen = function () { self.attempt = 0; self.setStatus("Live", "live"); };
     socket.onmessage = function (event) { self.apply(JSON.parse(event.data)); };
     socket.onclose = function (event) {
@@ -137,14 +157,20 @@
     var old = this.root.getElementById("entry-" + msg.id);
     if (old) old.remove();
     if (msg.type === "entry.hidden") return;
-    var holder = document.createElement("template");
-    holder.innerHTML = msg.html.trim();
-    var el = holder.content.firstElementChild;
+    var el = this.template
+      ? window.liveblogBuildEntry(this.template, msg, this.path() + "/entries/" + msg.id)
+      : fragment(msg.html);
     absolutize(el);
     localTimes(el);
     this.list.insertBefore(el, this.nextSibling(el));
     while (this.list.children.length > this.limit) this.list.lastElementChild.remove();
   };
+
+  function fragment(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    return holder.content.firstElementChild;
+  }
 
   // The entry the new one goes before: pinned first, then newest shown first (as the server).
   Embed.prototype.nextSibling = function (el) {

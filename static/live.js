@@ -60,40 +60,10 @@
     return holder.content.firstElementChild;
   }
 
-  function drop(el, selector, gone) {
-    var part = el.querySelector(selector);
-    if (part && gone) part.remove();
-    return part;
-  }
-
-  // The server's entries/_entry.html, built from its header (the template) and a lean frame:
-  // the same attributes in the same order, so a live entry equals a reloaded one.
-  function buildEntry(msg) {
-    var el = template.content.firstElementChild.cloneNode(true);
-    var path = base + "/entries/" + msg.id;
-    if (msg.pinned) el.classList.add("pinned");
-    if (msg.key_event) el.classList.add("key-event");
-    if (msg.retracted) el.classList.add("retracted");
-    el.id = "entry-" + msg.id;
-    el.dataset.id = msg.id;
-    el.dataset.shownAt = msg.shown_at;
-    var link = el.querySelector(".permalink");
-    link.setAttribute("href", path);
-    link.querySelector("time").setAttribute("datetime", msg.shown_at);
-    el.querySelector(".author").textContent = msg.author;
-    drop(el, ".badge.pin", !msg.pinned);
-    drop(el, ".badge.key", !msg.key_event);
-    var updated = drop(el, ".updated", !msg.updated_at);
-    if (msg.updated_at) updated.querySelector("time").setAttribute("datetime", msg.updated_at);
-    var share = drop(el, ".share", msg.retracted);
-    if (!msg.retracted) share.dataset.share = path;
-    el.insertAdjacentHTML("beforeend", msg.html);
-    return el;
-  }
-
   function entryElement(msg) {
     if (msg.fragment) return fragment(msg.fragment); // polled: the entry's own fragment
-    return format === "page" ? buildEntry(msg) : fragment(msg.html);
+    if (format === "page") return window.liveblogBuildEntry(template, msg, base + "/entries/" + msg.id);
+    return fragment(msg.html);
   }
 
   function updateKeyEvent(el, id) {

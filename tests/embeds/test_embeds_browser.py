@@ -164,6 +164,54 @@ def test_both_embeds_show_the_story_and_update_live(
     assert page_errors == []
 
 
+# The script embed's entries, with what differs by clock and time zone left out.
+SCRIPTED_ENTRIES = """() => [...document.querySelector("#script-embed .liveblog-embed")
+  .shadowRoot.querySelectorAll("#entries > li")].map(li => {
+  const copy = li.cloneNode(true);
+  copy.querySelectorAll("time").forEach(t => { t.textContent = ""; t.removeAttribute("title"); });
+  return copy.outerHTML.replace(/>\\s+</g, "><").replace(/\\s+/g, " ");
+})"""
+
+
+def test_the_script_embed_builds_entries_from_lean_frames_as_the_server_renders_them(
+    server: LiveServer,
+    author: httpx.Client,
+    story: dict,
+    host_site: HostSite,
+    new_page: Callable[..., Page],
+) -> None:
+    """embed.js takes the story page's lean frames (format=page) and builds each entry from
+    the stream's template; a script embed loaded afterwards shows the same entries as the
+    server renders them."""
+    slug, errors, sockets = story["slug"], [], []
+    page = new_page(viewport=WIDE)
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    html = news_page(embed_snippet(server, slug), script_tag(server, slug, limit=20))
+    page.goto(host_site.page(f"{slug}-lean.html", html))
+    wait_live(page)
+    post(author, slug, "Sandbags <ok> & [a link](https://example.com/a?b=1&c=2).", pinned=True)
+    edited = post(author, slug, "First version.")
+    author.patch(f"/api/stories/{slug}/entries/{edited['id']}", json={"body": "Second."})
+    retracted = post(author, slug, "Wrong.", key_event=True, headline="Wrong")
+    url = f"/api/stories/{slug}/entries/{retracted['id']}"
+    author.request("DELETE", url, json={"reason": "It was the other <dam>."})
+    expect(scripted(page).locator(f"#entry-{retracted['id']} .retraction")).to_have_count(
+        1, timeout=DEADLINE_MS
+    )
+    expect(scripted(page).locator(f"#entry-{edited['id']} .updated")).to_have_count(1)
+    live = page.evaluate(SCRIPTED_ENTRIES)
+    # A new browser context: its embed.json is not the cached one from before the posts, so
+    # the server renders all six entries itself.
+    rendered = new_page(viewport=WIDE)
+    rendered.goto(host_site.page(f"{slug}-lean.html", html))
+    wait_live(rendered)
+    assert len(live) == 6
+    assert live == rendered.evaluate(SCRIPTED_ENTRIES)
+    assert sockets and all("format=page" in address for address in sockets), sockets
+    assert errors == []
+
+
 def test_the_iframe_grows_with_its_content(
     author: httpx.Client, story: dict, live_page: Page
 ) -> None:
