@@ -81,8 +81,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     finally:
         server.stop()
     result = deployment.cli("archive", slug, str(folder / "archive"), "--public-url", PUBLIC_URL)
-    # Entry pages, two pages of the story, two feeds, five scripts, styles and icons, an image.
-    files = PUBLISHED + 2 + 2 + 5 + 1
+    # Entry pages, two pages of the story, two feeds, six scripts, styles and icons, an image.
+    files = PUBLISHED + 2 + 2 + 6 + 1
     assert result.stdout == (
         f"archived story {slug}: {files} files ({PUBLISHED} entry pages) "
         f"into {folder / 'archive'}\n"
