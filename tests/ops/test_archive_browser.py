@@ -123,8 +123,10 @@ def test_the_archive_works_in_a_browser_without_the_liveblog_server(
 
 
 def images_shown(page: Page) -> list[bool]:
-    """For each image of the page, whether it loaded and shows."""
-    return page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth > 0)")
+    """For each image of the page, whether it loaded and shows (once each has loaded or failed:
+    a page whose text is there may still be fetching its images)."""
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    return page.evaluate("[...document.images].map(i => i.naturalWidth > 0)")
 
 
 class Links(HTMLParser):
