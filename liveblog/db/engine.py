@@ -41,7 +41,8 @@ class WriteTimes:
 
 @dataclass(frozen=True)
 class Database:
-    """The engine and the two ways to open a session: to read, and to write."""
+    """The engine, the two ways to open a session (to read, and to write), and the lightest
+    read of one query (read_rows)."""
 
     engine: AsyncEngine
     read_sessions: async_sessionmaker[AsyncSession]

@@ -91,8 +91,8 @@ def append_event_unless_ended(session: Session, values: dict[str, Any]) -> int |
         )
         return appended.scalar_one_or_none()
     # SQLite allows no UPDATE inside WITH; its writes are serial anyway.
-    seq = connection.execute(_NEXT_SEQ_UNLESS_ENDED, {"story": values["story_id"]})
-    seq = seq.scalar_one_or_none()
+    next_seq = connection.execute(_NEXT_SEQ_UNLESS_ENDED, {"story": values["story_id"]})
+    seq = next_seq.scalar_one_or_none()
     if seq is not None:
         connection.execute(_ADD_EVENT, {**values, "seq": seq})
     return seq

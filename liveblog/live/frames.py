@@ -80,15 +80,13 @@ class FrameBatch:
 def render_frame(event: StoryEvent, templates: Environment) -> Frame:
     """Render an event once in every format, from the page's own partials."""
     head: dict[str, object] = {"seq": event.seq, "type": event.type}
+    texts = {"json": _dumps(event.to_json())}
     if event.type.startswith("story."):
         story = _dumps({**head, "state": event.data})  # the same for the html and page formats
-        texts = {"json": _dumps(event.to_json()), "html": story, "page": story}
+        texts.update(html=story, page=story)
     else:
-        texts = {
-            "json": _dumps(event.to_json()),
-            "html": _dumps({**head, **_html_fields(event.data, event.type, templates)}),
-            "page": _dumps({**head, **_page_fields(event.data, event.type, templates)}),
-        }
+        texts["html"] = _dumps({**head, **_html_fields(event.data, event.type, templates)})
+        texts["page"] = _dumps({**head, **_page_fields(event.data, event.type, templates)})
     return Frame(
         seq=event.seq,
         type=event.type,
