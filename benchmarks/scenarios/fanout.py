@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bench.host import Pinning, cpu_seconds, log, rss_bytes
+from bench.host import Pinning, cpu_split, log, rss_bytes
 from bench.report import ms, num, ratio, share
 from bench.stats import latency_summary
 from bench.targets import Target, publish_spaced, serving
@@ -35,12 +35,15 @@ async def fanout(
         )
         await asyncio.sleep(plan.settle)
         rss_after = rss_bytes(pid)
-        server_cpu, client_cpu = cpu_seconds(pid), clients.cpu()
+        server_start, client_cpu = cpu_split(pid), clients.cpu()
         started = time.monotonic()
         sent = await publish_spaced(target, plan.updates, plan.interval)
         delivered = await clients.wait_delivered("normal", list(sent), plan.drain_timeout)
         elapsed = time.monotonic() - started
-        server_cpu = cpu_seconds(pid) - server_cpu
+        server_user, server_system = (
+            end - start for end, start in zip(cpu_split(pid), server_start, strict=True)
+        )
+        server_cpu = server_user + server_system
         client_cpu = clients.cpu() - client_cpu
         result = clients.collect("normal", list(sent))
         extra = await target.extra_stats()
@@ -59,6 +62,9 @@ async def fanout(
         if summary["last_p50_ms"] > 0
         else math.nan,
         "server_cpu_ms_per_update": server_cpu * 1000 / len(sent),
+        # Kernel time is mostly the sockets' sends (loopback TCP, both ends); user time is
+        # the server's own code.
+        "server_system_share": server_system / server_cpu if server_cpu else math.nan,
         "client_cpu_ms_per_update": client_cpu * 1000 / len(sent),
         "server_cpu_share": server_cpu / elapsed,
         "client_cpu_share": client_cpu / elapsed,
@@ -75,7 +81,8 @@ async def fanout(
     }
     log(
         f"{label}: last reader p50 {row['last_p50_ms']:.1f} ms, p99 {row['last_p99_ms']:.1f} ms,"
-        f" server CPU {row['server_cpu_ms_per_update']:.1f} ms/update,"
+        f" server CPU {row['server_cpu_ms_per_update']:.1f} ms/update"
+        f" ({row['server_system_share']:.0%} in the kernel),"
         f" {row['kib_per_reader']:.1f} KiB/reader, {frame_size(row)} per update,"
         f" complete={complete}"
     )

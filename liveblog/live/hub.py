@@ -17,7 +17,7 @@ from liveblog.db.engine import Database
 from liveblog.db.models import Story, utcnow
 from liveblog.live.bus import Bus, Doorbell
 from liveblog.live.frames import Frame, FrameBatch, render_frame
-from liveblog.live.subscriber import StoryRef, Subscriber
+from liveblog.live.subscriber import StoryRef, Subscriber, fan_out
 from liveblog.metrics import Metrics
 from liveblog.stories.events import StoryEvent, event_from_row
 from liveblog.stories.visibility import visible_story
@@ -257,8 +257,7 @@ class Hub:
     def _fan_out(self, channel: Channel, frames: list[Frame]) -> None:
         # Events that arrived together go out together: one write per reader, not one per
         # event, which is what lets a busy story take many entries a second.
-        batch = FrameBatch.of(frames)
-        dropped = [s for s in channel.subscribers if not s.offer_batch(batch)]
+        dropped = fan_out(channel.subscribers, FrameBatch.of(frames))
         for subscriber in dropped:
             channel.subscribers.discard(subscriber)
             channel.desks.discard(subscriber)

@@ -17,7 +17,7 @@ import inspect
 import logging
 from collections.abc import Callable
 
-from liveblog.live.transport import MAX_UNSENT, stored_attributes
+from liveblog.live.transport import stored_attributes
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -35,8 +35,8 @@ CYCLE_ATTRIBUTES = ("transport", "disconnected", "chunked_encoding", "response_c
 
 
 class StreamWriter:
-    """Writes whole chunks to one event-stream response's transport, refusing when it is
-    closing or backed up; and says when the reader leaves (see when_lost)."""
+    """Offers one event-stream response's transport for whole chunks (see
+    Subscriber.go_direct); and says when the reader leaves (see when_lost)."""
 
     __slots__ = ("_cycle", "_on_lost")
 
@@ -44,18 +44,15 @@ class StreamWriter:
         self._cycle = cycle
         self._on_lost: Callable[[], None] | None = None
 
-    def write(self, chunk: bytes) -> bool:
-        """Write a complete HTTP chunk now; False if the reader left or is MAX_UNSENT behind.
-        Only once the response has started with chunked encoding (uvicorn's choice for a
-        body of unknown length) do our chunks mean the same to the reader as its own."""
+    def ready_transport(self) -> asyncio.Transport | None:
+        """The response's transport, for complete HTTP chunks: only once the response has
+        started with chunked encoding (uvicorn's choice for a body of unknown length) do our
+        chunks mean the same to the reader as its own. A reader that leaves closes it."""
         cycle = self._cycle
         transport = cycle.transport
         if cycle.disconnected or cycle.chunked_encoding is not True or transport.is_closing():
-            return False
-        if transport.get_write_buffer_size() > MAX_UNSENT:
-            return False
-        transport.write(chunk)
-        return True
+            return None
+        return transport
 
     def when_lost(self, callback: Callable[[], None] | None) -> None:
         """Call callback when the reader leaves, or now if it already has (a client may

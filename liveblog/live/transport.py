@@ -38,7 +38,8 @@ STANDARD_PROTOCOL = "auto"
 # override (name: whether it is a coroutine function) and attributes its code must set.
 OVERRIDDEN = {"handle_connect": False, "send": True}
 ATTRIBUTES = ("transport", "conn", "queue", "scope")
-# Bytes a reader's socket may hold unsent before the reader counts as too slow.
+# Bytes a reader's socket may hold unsent before the reader counts as too slow (the fan-out
+# checks it before each write: see subscriber.write_now).
 MAX_UNSENT = 64 * 1024
 
 
@@ -51,7 +52,7 @@ WAKE = {"type": "liveblog.wake"}
 
 
 class DirectWriter:
-    """Writes whole frames to one open WebSocket's transport, refusing when it is backed up;
+    """Offers one open WebSocket's transport for whole frames (see Subscriber.go_direct);
     and wakes the connection's task through its own receive queue."""
 
     __slots__ = ("_protocol",)
@@ -64,16 +65,16 @@ class DirectWriter:
         waiting: for the reader, and for frames that need it)."""
         self._protocol.queue.put_nowait(WAKE)
 
-    def write(self, frame: bytes) -> bool:
-        """Write frame now; False if the socket is closing or has MAX_UNSENT bytes pending."""
+    def ready_transport(self) -> asyncio.Transport | None:
+        """The socket's transport while the WebSocket is open, for whole frames. uvicorn
+        closes the transport in the same step as the connection leaves the open state (the
+        reader's close, a ping unanswered, shutdown); the one exception, a close the app
+        sends, comes after its subscriber has left the direct path."""
         protocol = self._protocol
         transport = protocol.transport
         if protocol.conn.state is not State.OPEN or transport.is_closing():
-            return False
-        if transport.get_write_buffer_size() > MAX_UNSENT:
-            return False
-        transport.write(frame)
-        return True
+            return None
+        return transport
 
 
 if WebSocketsSansIOProtocol is not None:

@@ -21,7 +21,8 @@ from liveblog.live.bus import Doorbell, MemoryBus
 from liveblog.live.frames import Frame, FrameBatch, render_frame
 from liveblog.live.hub import RECENT_FRAMES, REPLAY_LIMIT, Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
-from liveblog.live.subscriber import BACKLOG_FRAMES, CloseCode, StoryRef, Subscriber
+from liveblog.live.subscriber import BACKLOG_FRAMES, CloseCode, StoryRef, Subscriber, fan_out
+from liveblog.live.transport import MAX_UNSENT
 from liveblog.metrics import Metrics
 from liveblog.render.templates import template_environment
 from liveblog.settings import load_settings
@@ -43,17 +44,26 @@ def frames(first: int, last: int) -> list[Frame]:
 
 
 class CollectingWriter:
-    """The socket boundary: keeps what would have been written, or refuses like a socket
-    whose buffer is full."""
+    """The socket boundary, a writer and its transport: keeps what was written; `accepts`
+    False makes it a socket whose buffer is full, `closing` True one on its way out."""
 
-    def __init__(self, accepts: bool = True) -> None:
+    def __init__(self, accepts: bool = True, closing: bool = False) -> None:
         self.accepts = accepts
+        self.closing = closing
         self.writes: list[bytes] = []
 
-    def write(self, data: bytes) -> bool:
-        if self.accepts:
-            self.writes.append(data)
-        return self.accepts
+    def ready_transport(self) -> CollectingWriter | None:
+        return None if self.closing else self
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0 if self.accepts else MAX_UNSENT + 1
+
+    def write(self, data: bytes) -> None:
+        assert self.accepts and not self.closing, "written past the checks"
+        self.writes.append(data)
 
     def wake(self) -> None:
         pass
@@ -214,6 +224,47 @@ def test_a_batch_the_socket_refuses_drops_the_reader_with_reconnect() -> None:
     assert not subscriber.offer_batch(FrameBatch.of(frames(6, 8)))
     assert subscriber.closed_with == CloseCode.RECONNECT
     assert subscriber.sent_seq == 5
+
+
+# --- fan_out: the hub's loop over a story's readers ----------------------------------------
+
+
+def test_fan_out_writes_each_caught_up_reader_once_and_offers_the_rest() -> None:
+    first, second, html = CollectingWriter(), CollectingWriter(), CollectingWriter()
+    full, closing, closed = CollectingWriter(False), CollectingWriter(), CollectingWriter()
+    caught_up = [direct_subscriber(5, first), direct_subscriber(5, second)]
+    html_reader = Subscriber(5, "html")
+    html_reader.go_direct(html)
+    queued = Subscriber(5)  # no direct writer: its task takes the batch from the backlog
+    behind = direct_subscriber(3, CollectingWriter())  # 4 and 5 missing: its task fills them
+    too_slow = direct_subscriber(5, full)
+    leaving = direct_subscriber(5, closing)
+    closing.closing = True  # the reader left after its subscriber went direct
+    gone = direct_subscriber(5, closed)
+    gone.close(CloseCode.RECONNECT)
+    everyone = [*caught_up, html_reader, queued, behind, too_slow, leaving, gone]
+
+    dropped = fan_out(everyone, FrameBatch.of(frames(6, 8)))
+
+    assert dropped == [too_slow, leaving]
+    assert too_slow.closed_with == leaving.closed_with == CloseCode.RECONNECT
+    assert too_slow.sent_seq == leaving.sent_seq == 5  # nothing sent: they resume from 5
+    assert first.seqs == second.seqs == html.seqs == [6, 7, 8]
+    assert first.writes[0] is second.writes[0]  # one format's bytes are encoded once
+    assert json.loads(_texts(html.writes[0])[0]) == json.loads(frame(6).text("html"))
+    assert [s.sent_seq for s in (*caught_up, html_reader)] == [8, 8, 8]
+    assert [f.seq for f in queued.take()] == [6, 7, 8]
+    assert [f.seq for f in behind.take()] == [6, 7, 8] and behind.sent_seq == 3
+    assert gone.take() == [] and closed.writes == []
+
+
+def test_fan_out_of_a_batch_ending_the_story_closes_every_reader_after_the_end() -> None:
+    writers = [CollectingWriter(), CollectingWriter()]
+    readers = [direct_subscriber(5, writer) for writer in writers]
+    batch = FrameBatch.of([frame(6), frame(7, "ended"), frame(8)])
+    assert fan_out(readers, batch) == []
+    assert [w.seqs for w in writers] == [[6, 7], [6, 7]]
+    assert [r.closed_with for r in readers] == [CloseCode.ENDED, CloseCode.ENDED]
 
 
 # --- in_order and replay ----------------------------------------------------------------------
