@@ -42,7 +42,7 @@ class Channel:
     slug: str
     last_seq: int
     status: str
-    subscribers: set[Subscriber] = field(default_factory=set)
+    subscribers: dict[Subscriber, None] = field(default_factory=dict)
     # Desk pages follow the story too, but are not counted as its readers.
     desks: set[Subscriber] = field(default_factory=set)
     recent: deque[Frame] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
@@ -106,7 +106,7 @@ class Hub:
             self._channels[story.id] = channel
             # An event committed since `story` was read rang while nobody listened here.
             self._schedule(channel)
-        channel.subscribers.add(subscriber)
+        channel.subscribers[subscriber] = None
         if desk:
             channel.desks.add(subscriber)
         return channel.last_seq
@@ -150,7 +150,7 @@ class Hub:
         channel = self._channels.get(story_id)
         if channel is None:
             return
-        channel.subscribers.discard(subscriber)
+        channel.subscribers.pop(subscriber, None)
         channel.desks.discard(subscriber)
         if not channel.subscribers and not channel.fetching:
             del self._channels[story_id]
@@ -259,7 +259,7 @@ class Hub:
         # event, which is what lets a busy story take many entries a second.
         dropped = fan_out(channel.subscribers, FrameBatch.of(frames))
         for subscriber in dropped:
-            channel.subscribers.discard(subscriber)
+            channel.subscribers.pop(subscriber, None)
             channel.desks.discard(subscriber)
             self._metrics.slow_readers_dropped.inc()
 
