@@ -116,21 +116,40 @@ class Database:
         await self.engine.dispose()
 
 
-class SqliteWriter:
+class _SqliteThreads:
+    """Threads with their own synchronous connections to one SQLite file: work handed to
+    them runs whole, one hop from the event loop (aiosqlite hops once per cursor call)."""
+
+    def __init__(self, path: str, threads: int, name: str) -> None:
+        # Any thread may take any pooled connection: each is used by one thread at a time.
+        self.engine = create_engine(
+            f"sqlite:///{path}",
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=threads,
+        )
+        _tune_sqlite(self.engine)
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix=name)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self.engine.dispose()
+
+
+class SqliteWriter(_SqliteThreads):
     """One thread with its own synchronous connection, running write transactions whole."""
 
     def __init__(self, path: str) -> None:
-        self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
-        _tune_sqlite(self.engine)
+        super().__init__(path, 1, "liveblog-sqlite-writer")
         self._sessions = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="liveblog-sqlite-writer")
 
     async def run(self, work: Callable[[Session], T], times: WriteTimes) -> T:
         """work's transaction, in the writer thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._transaction, work, times)
+        return await self._in_thread(self._transaction, work, times)
 
     def _transaction(self, work: Callable[[Session], T], times: WriteTimes) -> T:
         with self._sessions() as session:
@@ -141,36 +160,20 @@ class SqliteWriter:
             times.committed = time.perf_counter()
             return result
 
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        self.engine.dispose()
 
-
-class SqliteReader:
+class SqliteReader(_SqliteThreads):
     """Threads with their own synchronous connections, each running one query whole."""
 
     def __init__(self, path: str, threads: int) -> None:
-        # Any thread may take any pooled connection: each is used by one thread at a time.
-        self.engine = create_engine(
-            f"sqlite:///{path}",
-            connect_args={"timeout": 30, "check_same_thread": False},
-            pool_size=threads,
-        )
-        _tune_sqlite(self.engine)
-        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="liveblog-sqlite-reader")
+        super().__init__(path, threads, "liveblog-sqlite-reader")
 
     async def run(self, query: Executable, parameters: dict[str, Any]) -> Sequence[Row[Any]]:
         """query's rows, read in one of the threads."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._read, query, parameters)
+        return await self._in_thread(self._read, query, parameters)
 
     def _read(self, query: Executable, parameters: dict[str, Any]) -> Sequence[Row[Any]]:
         with self.engine.connect() as connection:
             return connection.execute(query, parameters).all()
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=True)
-        self.engine.dispose()
 
 
 def open_database(settings: Settings) -> Database:
