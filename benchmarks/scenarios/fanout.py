@@ -92,12 +92,17 @@ async def fanout(
 # ---------------------------------------------------------------- report
 
 
+def share_of(row: dict[str, Any], key: str) -> str:
+    """A row's share as a percentage; "?" in rows from before it was measured."""
+    value = row.get(key)
+    return "?" if value is None or math.isnan(value) else f"{value:.0%}"
+
+
 def fanout_table(rows: list[dict[str, Any]]) -> Iterator[str]:
     yield (
         "| server | N | last reader p50 / p99 / max (ms) | deliveries/s | server CPU per update"
-        " (ms) | load-client CPU per update (ms, share of last-reader p50) | KiB per idle reader |"
-        " frame bytes |"
-        " every reader got every update |"
+        " (ms, kernel's share) | load-client CPU per update (ms, share of last-reader p50) |"
+        " KiB per idle reader | frame bytes | every reader got every update |"
     )
     yield "|---|--:|--:|--:|--:|--:|--:|--:|---|"
     for r in rows:
@@ -112,7 +117,8 @@ def fanout_table(rows: list[dict[str, Any]]) -> Iterator[str]:
         yield (
             f"| {r['server']} | {r['readers']:,} | {ms(r['last_p50_ms'])} / "
             f"{ms(r['last_p99_ms'])} / {ms(r['last_max_ms'])} | {num(r['deliveries_per_s'], 0)} |"
-            f" {num(r['server_cpu_ms_per_update'])} | {num(r['client_cpu_ms_per_update'])}"
+            f" {num(r['server_cpu_ms_per_update'])} ({share_of(r, 'server_system_share')}) |"
+            f" {num(r['client_cpu_ms_per_update'])}"
             f" ({share(r['client_cpu_ms_per_update'], r['last_p50_ms'])}) |"
             f" {num(r['kib_per_reader'])} | {frame_size(r)} | {got} |"
         )
