@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Integer, Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from liveblog.db.models import Entry, EntryRevision, StoredEvent, Story
@@ -30,6 +30,12 @@ _NEXT_SEQ = (
     .returning(_STORIES.c.seq)
 )
 _NEXT_SEQ_UNLESS_ENDED = _NEXT_SEQ.where(_STORIES.c.status != "ended")
+_NEXT_SEQS_UNLESS_ENDED = (
+    update(_STORIES)
+    .where(_STORIES.c.id == bindparam("story"), _STORIES.c.status != "ended")
+    .values(seq=_STORIES.c.seq + bindparam("count", type_=Integer))
+    .returning(_STORIES.c.seq)
+)
 _ADD_EVENT = insert(_EVENTS)
 _EVENT_FIELDS = ("story_id", "type", "entry_id", "data", "created_at")
 # PostgreSQL: the story's next seq and its event in one statement, so the row lock the seq
@@ -78,6 +84,20 @@ def next_seq(session: Session, story_id: int) -> int:
 def add_event(session: Session, values: dict[str, Any]) -> None:
     """Insert a story_events row."""
     session.connection().execute(_ADD_EVENT, values)
+
+
+def take_seqs_unless_ended(session: Session, story_id: int, count: int) -> int | None:
+    """Take the story's next count seqs (a row lock on PostgreSQL, until the commit); the
+    last of them, or None when the story has ended."""
+    taken = session.connection().execute(
+        _NEXT_SEQS_UNLESS_ENDED, {"story": story_id, "count": count}
+    )
+    return taken.scalar_one_or_none()
+
+
+def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert story_events rows, in one round trip (executemany)."""
+    session.connection().execute(_ADD_EVENT, rows)
 
 
 def append_event_unless_ended(session: Session, values: dict[str, Any]) -> int | None:

@@ -5,6 +5,7 @@ change (a draft being written, or a PATCH that changes nothing)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,11 @@ from liveblog.render.markdown import images_without_alt, render_markdown
 from liveblog.schemas import EntryCreate, EntryPatch
 from liveblog.stories import events
 from liveblog.stories.permissions import require_entry_editor
-from liveblog.stories.sequence import append_entry_event, append_published_entry_event
+from liveblog.stories.sequence import (
+    append_entry_event,
+    append_published_entry_event,
+    published_entry_event,
+)
 from liveblog.stories.versions import require_match
 
 ChangedEntry = tuple[Entry, int | None]
@@ -51,15 +56,56 @@ def create_entry(
 ) -> ChangedEntry:
     """Add an entry; a published one (not a draft) appends entry.published. The story was read
     without its lock: appending the event checks again that it has not ended."""
+    entry = _add_entry(session, NewEntry(user, data, rendered), story)
+    if entry.draft:
+        return entry, None
+    seq = append_published_entry_event(session, story.id, entry)
+    if seq is None:
+        raise _ended(story)
+    return entry, seq
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A new entry as posted, checked and rendered (see prepare_entry)."""
+
+    user: User
+    data: EntryCreate
+    rendered: RenderedBody
+
+
+def create_published_entries(
+    session: Session, story: Story, posts: Sequence[NewEntry]
+) -> list[ChangedEntry]:
+    """create_entry for published entries posted together: their rows first, then the story's
+    next seqs in one statement and their events in one more, so the story's lock is held for
+    those and one commit, however many there are. A story that has ended refuses them all,
+    with nothing written (the caller's transaction rolls back)."""
+    entries = [_add_entry(session, post, story) for post in posts]
+    last = writes.take_seqs_unless_ended(session, story.id, len(entries))
+    if last is None:
+        raise _ended(story)
+    seqs = range(last - len(entries) + 1, last + 1)
+    writes.add_events(
+        session,
+        [
+            {**published_entry_event(story.id, entry), "seq": seq}
+            for entry, seq in zip(entries, seqs, strict=True)
+        ],
+    )
+    return list(zip(entries, seqs, strict=True))
+
+
+def _add_entry(session: Session, post: NewEntry, story: Story) -> Entry:
     if story.status == "ended":
         raise _ended(story)
-    now = utcnow()
+    user, data, now = post.user, post.data, utcnow()
     values = {
         "story_id": story.id,
         "author_id": user.id,
         "title": data.title,
         "body": data.body,
-        "html": rendered.html,
+        "html": post.rendered.html,
         "shown_at": data.shown_at or now,
         "created_at": now,
         "updated_at": now,
@@ -77,12 +123,7 @@ def create_entry(
     set_committed_value(entry, "story", story)
     set_committed_value(entry, "author", user)
     _add_revision(session, entry, user, "create", _snapshot(entry, _REVISED_FIELDS))
-    if entry.draft:
-        return entry, None
-    seq = append_published_entry_event(session, story.id, entry)
-    if seq is None:
-        raise _ended(story)
-    return entry, seq
+    return entry
 
 
 def _ended(story: Story) -> Conflict:

@@ -25,9 +25,12 @@ def append_published_entry_event(session: Session, story_id: int, entry: Entry) 
     """append_entry_event for a new entry, into a story read without its lock: None, with
     nothing written, when the story has ended since. Taking the seq is the last statement
     before the commit, so the lock is held for the shortest time on the busiest path."""
-    return writes.append_event_unless_ended(
-        session, _event(story_id, EntryPublished, entry.id, entry_json(entry))
-    )
+    return writes.append_event_unless_ended(session, published_entry_event(story_id, entry))
+
+
+def published_entry_event(story_id: int, entry: Entry) -> dict[str, object]:
+    """A new entry's entry.published event, without its seq."""
+    return _event(story_id, EntryPublished, entry.id, entry_json(entry))
 
 
 def append_story_event(session: Session, story: Story, kind: type[StoryEvent]) -> int:

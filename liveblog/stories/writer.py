@@ -21,6 +21,7 @@ from liveblog.live.bus import Bus, Doorbell
 from liveblog.metrics import Metrics
 from liveblog.schemas import EntryCreate, EntryPatch, StoryCreate, StoryPatch
 from liveblog.stories import entry_changes, story_changes
+from liveblog.stories.entry_changes import NewEntry
 from liveblog.stories.idempotency import Answer, IdempotentRequest, earlier_answer, remember
 from liveblog.stories.lookup import (
     entry_to_change,
@@ -28,6 +29,7 @@ from liveblog.stories.lookup import (
     story_for_new_entry,
     story_to_change,
 )
+from liveblog.stories.publish_queue import PublishQueue
 from liveblog.stories.serialize import entry_json, story_json
 
 log = logging.getLogger("liveblog.publish")
@@ -44,6 +46,7 @@ class StoryWriter:
         self._db = db
         self._bus = bus
         self._metrics = metrics
+        self._queue = PublishQueue(db)
 
     async def create_story(
         self, user: User, data: StoryCreate, request: IdempotentRequest | None = None
@@ -72,6 +75,14 @@ class StoryWriter:
         """Post an entry (or save a draft) to a story."""
         prepared = time.perf_counter()
         rendered = entry_changes.prepare_entry(data)
+        # A published entry goes with the others posted to its story meanwhile; drafts number
+        # nothing, and an Idempotency-Key's answer is stored in the entry's own transaction.
+        if not data.draft and request is None:
+            published = await self._queue.publish(slug, NewEntry(user, data, rendered))
+            entry, seq = published.entry_and_seq
+            self._observe(prepared, published.times)
+            await self._announce(Doorbell(entry.story_id, seq))
+            return Answer(201, entry_json(entry))
 
         def change(session: Session) -> Outcome:
             story = story_for_new_entry(session, slug)
@@ -134,17 +145,20 @@ class StoryWriter:
             return earlier
         self._observe(prepared, times)
         if doorbell is not None:
-            self._metrics.events_published.inc()
-            log.info(
-                "published story %s seq %s",
-                doorbell.story_id,
-                doorbell.seq,
-                extra={"story": doorbell.story_id, "seq": doorbell.seq},
-            )
-            rung = time.perf_counter()
-            await self._bus.ring(doorbell)
-            self._metrics.publish_stage_seconds.labels("ring").observe(time.perf_counter() - rung)
+            await self._announce(doorbell)
         return answer
+
+    async def _announce(self, doorbell: Doorbell) -> None:
+        self._metrics.events_published.inc()
+        log.info(
+            "published story %s seq %s",
+            doorbell.story_id,
+            doorbell.seq,
+            extra={"story": doorbell.story_id, "seq": doorbell.seq},
+        )
+        rung = time.perf_counter()
+        await self._bus.ring(doorbell)
+        self._metrics.publish_stage_seconds.labels("ring").observe(time.perf_counter() - rung)
 
     def _observe(self, prepared: float, times: WriteTimes) -> None:
         stage = self._metrics.publish_stage_seconds.labels
