@@ -21,7 +21,7 @@ _EVENTS = StoredEvent.__table__
 
 _STORY = select(_STORIES).where(_STORIES.c.slug == bindparam("slug"))
 _LOCK_STORY = _STORY.with_for_update()
-_ADD_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_ADD_ENTRIES = insert(_ENTRIES).returning(_ENTRIES.c.id, sort_by_parameter_order=True)
 _ADD_REVISION = insert(EntryRevision.__table__)
 _NEXT_SEQ = (
     update(_STORIES)
@@ -66,14 +66,19 @@ def locked_story(session: Session, slug: str) -> Row[Any] | None:
     return session.connection().execute(_LOCK_STORY, {"slug": slug}).first()
 
 
-def add_entry(session: Session, values: dict[str, Any]) -> int:
-    """Insert an entry row; its new id."""
-    return session.connection().execute(_ADD_ENTRY, values).scalar_one()
+def add_entries(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert entry rows (in one statement, however many); their new ids, in order."""
+    return list(session.connection().execute(_ADD_ENTRIES, rows).scalars())
 
 
 def add_revision(session: Session, values: dict[str, Any]) -> None:
     """Insert an entry_revisions row."""
     session.connection().execute(_ADD_REVISION, values)
+
+
+def add_revisions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert entry_revisions rows, in one round trip (executemany)."""
+    session.connection().execute(_ADD_REVISION, rows)
 
 
 def next_seq(session: Session, story_id: int) -> int:

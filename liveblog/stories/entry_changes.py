@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -56,7 +57,7 @@ def create_entry(
 ) -> ChangedEntry:
     """Add an entry; a published one (not a draft) appends entry.published. The story was read
     without its lock: appending the event checks again that it has not ended."""
-    entry = _add_entry(session, NewEntry(user, data, rendered), story)
+    [entry] = _add_entries(session, [NewEntry(user, data, rendered)], story)
     if entry.draft:
         return entry, None
     seq = append_published_entry_event(session, story.id, entry)
@@ -81,7 +82,7 @@ def create_published_entries(
     next seqs in one statement and their events in one more, so the story's lock is held for
     those and one commit, however many there are. A story that has ended refuses them all,
     with nothing written (the caller's transaction rolls back)."""
-    entries = [_add_entry(session, post, story) for post in posts]
+    entries = _add_entries(session, posts, story)
     last = writes.take_seqs_unless_ended(session, story.id, len(entries))
     if last is None:
         raise _ended(story)
@@ -96,13 +97,35 @@ def create_published_entries(
     return list(zip(entries, seqs, strict=True))
 
 
-def _add_entry(session: Session, post: NewEntry, story: Story) -> Entry:
+def _add_entries(session: Session, posts: Sequence[NewEntry], story: Story) -> list[Entry]:
+    """Insert the posts' entries and their first revisions, a statement for each kind."""
     if story.status == "ended":
         raise _ended(story)
-    user, data, now = post.user, post.data, utcnow()
-    values = {
+    rows = [_entry_row(post, story) for post in posts]
+    ids = writes.add_entries(session, rows)
+    # Inserted as rows, not through the ORM's flush; each Entry is built only to describe
+    # it (answer, revision, event) and never joins the session.
+    entries = []
+    for post, entry_id, row in zip(posts, ids, rows, strict=True):
+        entry = Entry(id=entry_id, **row)
+        set_committed_value(entry, "story", story)
+        set_committed_value(entry, "author", post.user)
+        entries.append(entry)
+    writes.add_revisions(
+        session,
+        [
+            _revision(entry, post.user, "create", _snapshot(entry, _REVISED_FIELDS))
+            for post, entry in zip(posts, entries, strict=True)
+        ],
+    )
+    return entries
+
+
+def _entry_row(post: NewEntry, story: Story) -> dict[str, Any]:
+    data, now = post.data, utcnow()
+    return {
         "story_id": story.id,
-        "author_id": user.id,
+        "author_id": post.user.id,
         "title": data.title,
         "body": data.body,
         "html": post.rendered.html,
@@ -117,13 +140,6 @@ def _add_entry(session: Session, post: NewEntry, story: Story) -> Entry:
         "draft": data.draft,
         "version": 1,
     }
-    # Inserted as a row, not through the ORM's flush; the Entry is built only to describe
-    # it (answer, revision, event) and never joins the session.
-    entry = Entry(id=writes.add_entry(session, values), **values)
-    set_committed_value(entry, "story", story)
-    set_committed_value(entry, "author", user)
-    _add_revision(session, entry, user, "create", _snapshot(entry, _REVISED_FIELDS))
-    return entry
 
 
 def _ended(story: Story) -> Conflict:
@@ -233,13 +249,14 @@ def _snapshot(entry: Entry, names: set[str] | tuple[str, ...]) -> dict[str, obje
 def _add_revision(
     session: Session, entry: Entry, user: User, action: str, fields: dict[str, object]
 ) -> None:
-    writes.add_revision(
-        session,
-        {
-            "entry_id": entry.id,
-            "editor_id": user.id,
-            "action": action,
-            "fields": fields,
-            "created_at": utcnow(),
-        },
-    )
+    writes.add_revision(session, _revision(entry, user, action, fields))
+
+
+def _revision(entry: Entry, user: User, action: str, fields: dict[str, object]) -> dict[str, Any]:
+    return {
+        "entry_id": entry.id,
+        "editor_id": user.id,
+        "action": action,
+        "fields": fields,
+        "created_at": utcnow(),
+    }
