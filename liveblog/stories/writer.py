@@ -40,7 +40,8 @@ Change = Callable[[Session], Outcome]
 
 
 class StoryWriter:
-    """Story and entry changes, each in one transaction followed by a doorbell."""
+    """Story and entry changes, each in one transaction followed by a doorbell (published
+    entries posted to one story together share a transaction: see publish_queue)."""
 
     def __init__(self, db: Database, bus: Bus, metrics: Metrics) -> None:
         self._db = db
