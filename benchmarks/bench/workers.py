@@ -55,7 +55,10 @@ async def _owner(port: int, local_port: int) -> int | None:
                 "-tnpH",
                 "state",
                 "established",
-                f"( sport = :{port} and dport = :{local_port} )",
+                # The address too: a reader may use the same port from another loopback
+                # address (the load client connects from 127.0.0.2 and up), and its socket is
+                # then as likely to be the other worker's.
+                f"( sport = :{port} and dst 127.0.0.1:{local_port} )",
             ],
             capture_output=True,
             text=True,
