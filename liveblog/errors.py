@@ -54,6 +54,10 @@ class Conflict(LiveblogError):
     code = "conflict"
 
 
+# A write refused by the database's constraints (a row changed or gone under it).
+COLLISION = "this change collides with another one; try again"
+
+
 class TooLarge(LiveblogError):
     status = 413
     code = "too_large"

@@ -30,11 +30,8 @@ _NEXT_SEQ = (
     .returning(_STORIES.c.seq)
 )
 _NEXT_SEQ_UNLESS_ENDED = _NEXT_SEQ.where(_STORIES.c.status != "ended")
-_NEXT_SEQS_UNLESS_ENDED = (
-    update(_STORIES)
-    .where(_STORIES.c.id == bindparam("story"), _STORIES.c.status != "ended")
-    .values(seq=_STORIES.c.seq + bindparam("count", type_=Integer))
-    .returning(_STORIES.c.seq)
+_NEXT_SEQS_UNLESS_ENDED = _NEXT_SEQ_UNLESS_ENDED.values(
+    seq=_STORIES.c.seq + bindparam("count", type_=Integer)
 )
 _ADD_EVENT = insert(_EVENTS)
 _EVENT_FIELDS = ("story_id", "type", "entry_id", "data", "created_at")

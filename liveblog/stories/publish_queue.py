@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveblog.db.engine import Database, WriteTimes
-from liveblog.errors import Conflict
+from liveblog.errors import COLLISION, Conflict
 from liveblog.stories.entry_changes import ChangedEntry, NewEntry, create_published_entries
 from liveblog.stories.lookup import story_for_new_entry
 
@@ -78,7 +78,7 @@ class PublishQueue:
         try:
             written = await self._db.write(work, times)
         except IntegrityError as error:  # e.g. an author deleted meanwhile
-            conflict = Conflict("this change collides with another one; try again")
+            conflict = Conflict(COLLISION)
             conflict.__cause__ = error
             _fail(batch, conflict)
         except Exception as error:
@@ -92,10 +92,7 @@ class PublishQueue:
 
 
 def _publish(slug: str, posts: Sequence[NewEntry], session: Session) -> list[ChangedEntry]:
-    story = story_for_new_entry(session, slug)
-    entries = create_published_entries(session, story, posts)
-    session.flush()
-    return entries
+    return create_published_entries(session, story_for_new_entry(session, slug), posts)
 
 
 def _fail(batch: list[_Waiting], error: Exception) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from liveblog.db.engine import Database, WriteTimes
 from liveblog.db.models import User
-from liveblog.errors import Conflict
+from liveblog.errors import COLLISION, Conflict
 from liveblog.live.bus import Bus, Doorbell
 from liveblog.metrics import Metrics
 from liveblog.schemas import EntryCreate, EntryPatch, StoryCreate, StoryPatch
@@ -137,12 +137,12 @@ class StoryWriter:
             answer, doorbell = await self._db.write(work, times)
         except IntegrityError as error:
             if request is None or user_id is None:
-                raise Conflict("this change collides with another one; try again") from error
+                raise Conflict(COLLISION) from error
             # A retry raced the first request past the lookup: answer as the first did.
             async with self._db.reading() as session:
                 earlier = await session.run_sync(earlier_answer, user_id, request)
             if earlier is None:
-                raise Conflict("this change collides with another one; try again") from error
+                raise Conflict(COLLISION) from error
             return earlier
         self._observe(prepared, times)
         if doorbell is not None:
