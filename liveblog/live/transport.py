@@ -1,9 +1,10 @@
 """Direct writes to reader sockets: the fan-out's fast path.
 
-uvicorn's sans-I/O WebSocket protocol is subclassed only to hand our app a writer for its
+uvicorn's sans-I/O WebSocket protocol is subclassed to hand our app a writer for its
 transport (as an ASGI scope extension). The hub then writes each event's pre-encoded frame
 straight to every reader's transport: no task wakes up per reader per update, and the bytes
-are encoded once. Everything else (handshake, pings, close) stays uvicorn's.
+are encoded once. Pings are sent by one sweep for all sockets (see keepalive). Everything
+else (handshake, pongs, close) stays uvicorn's.
 
 The class is private to uvicorn, so live_protocol() checks its shape first; when it does not
 fit, uvicorn's standard protocol serves the sockets (no extension: readers get their frames
@@ -23,6 +24,8 @@ from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
 from websockets.protocol import State
 
+from liveblog.live.keepalive import join_sweep, leave_sweep
+
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 except ImportError:  # pragma: no cover - uvicorn without the sans-I/O protocol
@@ -34,10 +37,26 @@ EXTENSION = "liveblog.direct_writer"
 # uvicorn's `ws` option for its standard WebSocket protocol: readers are served through the
 # ASGI send() path (a task per reader woken per update) instead of direct writes.
 STANDARD_PROTOCOL = "auto"
-# What LiveWebSocketProtocol and DirectWriter use of uvicorn's private class: methods we
-# override (name: whether it is a coroutine function) and attributes its code must set.
-OVERRIDDEN = {"handle_connect": False, "send": True}
-ATTRIBUTES = ("transport", "conn", "queue", "scope")
+# What LiveWebSocketProtocol, DirectWriter and the keep-alive sweep use of uvicorn's private
+# class: methods (name: whether it is a coroutine function) and attributes its code must set.
+OVERRIDDEN = {
+    "handle_connect": False,
+    "send": True,
+    "start_keepalive": False,
+    "stop_keepalive": False,
+    "keepalive_timeout": False,
+}
+ATTRIBUTES = (
+    "transport",
+    "conn",
+    "queue",
+    "scope",
+    "loop",
+    "ping_interval",
+    "close_sent",
+    "pending_ping_payload",
+    "ping_sent_at",
+)
 # Bytes a reader's socket may hold unsent before the reader counts as too slow (the fan-out
 # checks it before each write: see subscriber.write_now).
 MAX_UNSENT = 64 * 1024
@@ -98,6 +117,16 @@ if WebSocketsSansIOProtocol is not None:
             if message["type"] == "websocket.accept":
                 self.request = self.response = None  # type: ignore[assignment]
 
+        # Pings come from the loop's keep-alive sweep (see keepalive), not from two timers
+        # per socket; uvicorn's handle_pong and keepalive_timeout still answer for them.
+        def start_keepalive(self) -> None:
+            if self.ping_interval is not None and self.ping_interval > 0:
+                join_sweep(self.loop, self.ping_interval, self)
+
+        def stop_keepalive(self) -> None:
+            leave_sweep(self.loop, self)
+            super().stop_keepalive()
+
 else:  # pragma: no cover - uvicorn without the sans-I/O protocol
     LiveWebSocketProtocol = None  # type: ignore[assignment,misc]
 
@@ -126,7 +155,7 @@ def misfit(base: type | None) -> str | None:
         found = getattr(base, method, None)
         if not callable(found) or inspect.iscoroutinefunction(found) != is_coroutine:
             kind = "coroutine" if is_coroutine else "plain"
-            return f"{name}.{method} is not the {kind} method we override"
+            return f"{name}.{method} is not the {kind} method we use"
     stored, queue_calls = _attribute_use(base)
     missing = [attribute for attribute in ATTRIBUTES if attribute not in stored]
     if missing:

@@ -60,3 +60,52 @@ def _readers(client: httpx.Client, slug: str, wanted, deadline: float = 20.0) ->
         if wanted(count) or time.monotonic() > end:
             return count
         time.sleep(0.2)
+
+
+def _answer_pings(sock: socket.socket, seconds: float) -> int:
+    """Answer every ping for seconds, as a browser does; returns how many came."""
+    sock.settimeout(0.2)
+    pings = 0
+    buffer = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            buffer += sock.recv(65536)
+        except TimeoutError:
+            continue
+        while len(buffer) >= 2 and len(buffer) >= 2 + (buffer[1] & 0x7F):
+            opcode, size = buffer[0] & 0x0F, buffer[1] & 0x7F
+            assert size < 126, "only short frames are expected here"
+            payload, buffer = buffer[2 : 2 + size], buffer[2 + size :]
+            if opcode == 0x9:
+                pings += 1
+                mask = os.urandom(4)
+                masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                sock.sendall(bytes([0x8A, 0x80 | size]) + mask + masked)
+    return pings
+
+
+@pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
+def test_answered_pings_keep_the_reader(tmp_path, standard_ws: bool) -> None:
+    deployment = Deployment(
+        folder=tmp_path,
+        env={
+            "LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db",
+            "LIVEBLOG_WS_PING_INTERVAL": "1",
+        },
+    )
+    server = LiveServer(deployment, standard_ws=standard_ws).start()
+    try:
+        _, token = deployment.add_user("editor")
+        editor = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+        slug = editor.post("/api/stories", json={"title": "Pong test"}).json()["slug"]
+        editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+        reader = _silent_websocket(server.port, f"/stories/{slug}/live?after=1")
+        pings = _answer_pings(reader, 4.5)
+        assert 3 <= pings <= 6  # one a second, the first after about a second
+        assert _readers(editor, slug, lambda n: n == 1, deadline=0) == 1
+        assert _readers(editor, slug, lambda n: n == 0) == 0  # then silent: dropped
+        reader.close()
+        editor.close()
+    finally:
+        server.stop()

@@ -22,13 +22,25 @@ class Fits:
     """What LiveWebSocketProtocol relies on, in the shape uvicorn's class has it."""
 
     def __init__(self) -> None:
-        self.conn = self.queue = self.transport = None
+        self.conn = self.queue = self.transport = self.loop = self.ping_interval = None
+        self.close_sent = False
+        self.pending_ping_payload = None
+        self.ping_sent_at = 0.0
 
     def handle_connect(self, event: object) -> None:
         self.scope: dict = {"extensions": {}}
 
     async def send(self, message: dict) -> None:
         self.queue.put_nowait(message)  # type: ignore[attr-defined]
+
+    def start_keepalive(self) -> None:
+        pass
+
+    def stop_keepalive(self) -> None:
+        pass
+
+    def keepalive_timeout(self) -> None:
+        pass
 
 
 class SendIsPlain(Fits):
@@ -42,13 +54,22 @@ class NoScope:
     """Keeps the scope somewhere else."""
 
     def __init__(self) -> None:
-        self.conn = self.queue = self.transport = None
+        self.conn = self.queue = self.transport = self.loop = self.ping_interval = None
+        self.close_sent = False
+        self.pending_ping_payload = None
+        self.ping_sent_at = 0.0
 
     def handle_connect(self, event: object) -> None:
         self.request = event
 
-    async def send(self, message: dict) -> None:
-        pass
+    send = Fits.send
+    start_keepalive = stop_keepalive = keepalive_timeout = Fits.keepalive_timeout
+
+
+class NoPingTimeout(Fits):
+    """Has no keepalive_timeout for the sweep to call."""
+
+    keepalive_timeout = None  # type: ignore[assignment]
 
 
 class QueueSize(Fits):
@@ -64,8 +85,9 @@ class QueueSize(Fits):
     [
         (Fits, None),
         (None, "this uvicorn has no sans-I/O WebSocket protocol"),
-        (SendIsPlain, "SendIsPlain.send is not the coroutine method we override"),
+        (SendIsPlain, "SendIsPlain.send is not the coroutine method we use"),
         (NoScope, "NoScope does not set scope"),
+        (NoPingTimeout, "NoPingTimeout.keepalive_timeout is not the plain method we use"),
         (QueueSize, "QueueSize calls queue.qsize, which LeanReceiveQueue lacks"),
     ],
 )

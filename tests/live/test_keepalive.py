@@ -1,0 +1,118 @@
+"""The keep-alive sweep pings each socket once per interval and fails the silent ones."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from websockets.protocol import State
+
+from liveblog.live import keepalive
+from liveblog.live.keepalive import KeepaliveSweep
+
+
+class Transport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+class Connection:
+    state = State.OPEN
+
+
+class Socket:
+    """The part of uvicorn's protocol the sweep uses; answers its pings unless silent."""
+
+    def __init__(self, silent: bool = False) -> None:
+        self.transport = Transport()
+        self.conn = Connection()
+        self.close_sent = False
+        self.pending_ping_payload: bytes | None = None
+        self.ping_sent_at = 0.0
+        self.silent = silent
+        self.timed_out = 0
+
+    def keepalive_timeout(self) -> None:
+        self.timed_out += 1
+        self.pending_ping_payload = None
+        self.transport.closing = True
+
+    def answer(self) -> None:
+        if not self.silent:
+            self.pending_ping_payload = None
+
+
+async def _ticks(count: int, sockets: list[Socket]) -> None:
+    for _ in range(count):
+        await asyncio.sleep(keepalive.TICK)
+        for socket in sockets:
+            socket.answer()
+
+
+@pytest.fixture
+def fast_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keepalive, "TICK", 0.02)
+
+
+def test_each_socket_is_pinged_once_per_interval(fast_ticks: None) -> None:
+    async def run() -> list[Socket]:
+        sweep = KeepaliveSweep(asyncio.get_running_loop(), interval=3)
+        sockets = [Socket(), Socket(), Socket()]
+        for socket in sockets:  # one joining each tick, so each in its own bucket
+            sweep.add(socket)
+            await _ticks(1, sockets)
+        await _ticks(3 * 4, sockets)
+        for socket in sockets:
+            sweep.discard(socket)
+        return sockets
+
+    sockets = asyncio.run(run())
+    for socket in sockets:
+        # 15 ticks of which the socket was there for 15, 14 and 13: one ping each 3 ticks.
+        assert len(socket.transport.written) in (4, 5)
+        assert socket.timed_out == 0
+        assert all(frame[0] == 0x89 and frame[1] == 4 for frame in socket.transport.written)
+    payloads = {frame for socket in sockets for frame in socket.transport.written}
+    assert len(payloads) == sum(len(s.transport.written) for s in sockets)  # one per tick
+
+
+def test_a_silent_socket_times_out_at_its_next_turn(fast_ticks: None) -> None:
+    async def run() -> tuple[Socket, Socket]:
+        sweep = KeepaliveSweep(asyncio.get_running_loop(), interval=2)
+        talking, silent = Socket(), Socket(silent=True)
+        sweep.add(talking)
+        sweep.add(silent)
+        await _ticks(6, [talking, silent])
+        sweep.discard(talking)
+        sweep.discard(silent)
+        return talking, silent
+
+    talking, silent = asyncio.run(run())
+    assert silent.timed_out == 1
+    assert len(silent.transport.written) == 1  # pinged once, then closing: no more pings
+    assert talking.timed_out == 0
+    assert len(talking.transport.written) == 3
+
+
+def test_the_sweep_stops_with_its_last_socket(fast_ticks: None) -> None:
+    async def run() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        socket = Socket()
+        keepalive.join_sweep(loop, 1, socket)
+        await _ticks(3, [socket])
+        keepalive.leave_sweep(loop, socket)
+        pinged = len(socket.transport.written)
+        await _ticks(3, [socket])
+        return pinged, len(socket.transport.written)
+
+    pinged, later = asyncio.run(run())
+    assert pinged >= 2
+    assert later == pinged
+    assert keepalive._SWEEPS == {}
