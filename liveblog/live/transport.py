@@ -117,6 +117,14 @@ if WebSocketsSansIOProtocol is not None:
             if message["type"] == "websocket.accept":
                 self.request = self.response = None  # type: ignore[assignment]
 
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            # The scope's writer refers back to this protocol. Without that cycle, a closed
+            # socket's objects (24 of them) go at once, not at the next full collection.
+            scope = getattr(self, "scope", None)
+            if scope is not None:
+                scope["extensions"].pop(EXTENSION, None)
+
         # Pings come from the loop's keep-alive sweep (see keepalive), not from two timers
         # per socket; uvicorn's handle_pong and keepalive_timeout still answer for them.
         def start_keepalive(self) -> None:
