@@ -1,22 +1,14 @@
-"""The keep-alive sweep pings each socket once per interval and fails the silent ones; a
-closed live socket is freed by reference counting, not left to a full garbage collection."""
+"""The keep-alive sweep pings each socket once per interval and fails the silent ones."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import threading
-import time
 
 import pytest
-import uvicorn
-import websockets.sync.client
 from websockets.protocol import State
 
 from liveblog.live import keepalive
 from liveblog.live.keepalive import KeepaliveSweep
-from liveblog.live.transport import EXTENSION, LiveWebSocketProtocol
-from tests.support import free_port
 
 
 class Transport:
@@ -124,44 +116,3 @@ def test_the_sweep_stops_with_its_last_socket(fast_ticks: None) -> None:
     assert pinged >= 2
     assert later == pinged
     assert keepalive._SWEEPS == {}
-
-
-async def _echo_until_closed(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-    # Takes the direct writer as the live socket does, so it is in the scope while open.
-    assert scope["type"] == "websocket" and EXTENSION in scope["extensions"]
-    await receive()
-    await send({"type": "websocket.accept"})
-    while (await receive())["type"] != "websocket.disconnect":
-        pass
-
-
-def test_closed_sockets_leave_no_garbage_cycle() -> None:
-    port = free_port()
-    config = uvicorn.Config(
-        _echo_until_closed, port=port, ws=LiveWebSocketProtocol, log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        for _ in range(20):
-            with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/") as ws:
-                ws.ping().wait(5)
-        while server.server_state.connections:
-            assert time.monotonic() < deadline + 10, "sockets did not close"
-            time.sleep(0.02)
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
-            gc.collect()
-            left = [o for o in gc.garbage if isinstance(o, LiveWebSocketProtocol)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-        assert left == []
-    finally:
-        server.should_exit = True
-        thread.join(10)

@@ -1,0 +1,99 @@
+"""A reader's connection, once closed, is freed by reference counting: nothing of it waits
+in a garbage cycle for a full collection (which spacing them out would then delay)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+import websockets.sync.client
+
+from liveblog.live.stream_transport import STREAM_EXTENSION, LiveHttpProtocol, StreamWriter
+from liveblog.live.transport import EXTENSION, LiveWebSocketProtocol
+from tests.support import free_port
+
+READERS = 20
+
+
+async def _until_closed(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    # Each takes its direct writer as the live routes do, so it is in the scope while open.
+    if scope["type"] == "websocket":
+        assert EXTENSION in scope["extensions"]
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+    elif scope["type"] == "http":
+        writer = scope["extensions"][STREAM_EXTENSION]
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b": hello\n\n", "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        writer.when_lost(None)
+
+
+@contextmanager
+def _serving() -> Iterator[tuple[int, uvicorn.Server]]:
+    port = free_port()
+    config = uvicorn.Config(
+        _until_closed,
+        port=port,
+        ws=LiveWebSocketProtocol,
+        http=LiveHttpProtocol,
+        log_config=None,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        # Earlier garbage is not this test's: a WebSocket's upgrade leaves uvicorn's HTTP
+        # protocol in a short-lived cycle with its parser, which young collections take.
+        gc.collect()
+        yield port, server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _left_in_cycles(server: uvicorn.Server, kinds: tuple[type, ...]) -> list[object]:
+    deadline = time.monotonic() + 10
+    while server.server_state.connections:
+        assert time.monotonic() < deadline, "connections did not close"
+        time.sleep(0.02)
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        return [o for o in gc.garbage if isinstance(o, kinds)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+def test_closed_websockets_leave_no_garbage_cycle() -> None:
+    with _serving() as (port, server):
+        for _ in range(READERS):
+            with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/") as ws:
+                ws.ping().wait(5)
+        assert _left_in_cycles(server, (LiveWebSocketProtocol,)) == []
+
+
+def test_closed_event_streams_leave_no_garbage_cycle() -> None:
+    with _serving() as (port, server):
+        for _ in range(READERS):
+            with (
+                httpx.Client() as client,
+                client.stream("GET", f"http://127.0.0.1:{port}/live/stream") as response,
+            ):
+                assert next(response.iter_raw()) == b": hello\n\n"
+        assert _left_in_cycles(server, (LiveHttpProtocol, StreamWriter)) == []
