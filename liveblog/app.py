@@ -33,9 +33,6 @@ from liveblog.web.services import Services
 
 log = logging.getLogger("liveblog")
 
-# Collections of the middle generation between two chances of a full one (Python's is 10).
-FULL_COLLECTION_SPACING = 100
-
 
 def create_app(settings: Settings) -> Starlette:
     """The application for these settings; the database and bus open in its lifespan."""
@@ -74,12 +71,6 @@ def create_app(settings: Settings) -> Starlette:
                 # later collection, so a full GC during a fan-out scans only new objects.
                 gc.collect()
                 gc.freeze()
-                # Readers live long, and a closed one is freed by reference counting. Python's
-                # default runs a full collection (35 ms per 1,000 readers) each time the old
-                # generation grows by a quarter: 7 times while 10,000 readers connect, and again
-                # in the minute after. Consider one only every FULL_COLLECTION_SPACING middle ones.
-                young, middle, _ = gc.get_threshold()
-                gc.set_threshold(young, middle, FULL_COLLECTION_SPACING)
                 yield
         finally:
             await hub.close()

@@ -6,6 +6,9 @@ import base64
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,30 +30,38 @@ def _silent_websocket(port: int, path: str) -> socket.socket:
     return sock
 
 
-# standard-ws: under uvicorn's standard WebSocket protocol, serve's fallback (no direct writes)
-@pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
-def test_unanswered_pings_drop_the_reader(tmp_path, standard_ws: bool) -> None:
+@contextmanager
+def _live_story(folder: Path, standard_ws: bool) -> Iterator[tuple[LiveServer, httpx.Client, str]]:
+    """A server pinging every second, an editor's client and a live story."""
     deployment = Deployment(
-        folder=tmp_path,
+        folder=folder,
         env={
-            "LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db",
+            "LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/lb.db",
             "LIVEBLOG_WS_PING_INTERVAL": "1",
         },
     )
     server = LiveServer(deployment, standard_ws=standard_ws).start()
     try:
         _, token = deployment.add_user("editor")
-        editor = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
-        slug = editor.post("/api/stories", json={"title": "Ping test"}).json()["slug"]
-        editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as editor:
+            slug = editor.post("/api/stories", json={"title": "Ping test"}).json()["slug"]
+            editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+            yield server, editor, slug
+    finally:
+        server.stop()
+
+
+# standard-ws: under uvicorn's standard WebSocket protocol, serve's fallback (no direct writes)
+@pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
+def test_unanswered_pings_drop_the_reader(tmp_path: Path, standard_ws: bool) -> None:
+    with _live_story(tmp_path, standard_ws) as (server, editor, slug):
         silent = _silent_websocket(server.port, f"/stories/{slug}/live?after=1")
         assert _readers(editor, slug, lambda n: n == 1) == 1
         post(editor, slug, "nobody is reading this one")
         assert _readers(editor, slug, lambda n: n == 0) == 0  # dropped after a missed pong
         silent.close()
-        editor.close()
-    finally:
-        server.stop()
 
 
 def _readers(client: httpx.Client, slug: str, wanted, deadline: float = 20.0) -> int:  # type: ignore[no-untyped-def]
@@ -86,26 +97,11 @@ def _answer_pings(sock: socket.socket, seconds: float) -> int:
 
 
 @pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
-def test_answered_pings_keep_the_reader(tmp_path, standard_ws: bool) -> None:
-    deployment = Deployment(
-        folder=tmp_path,
-        env={
-            "LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db",
-            "LIVEBLOG_WS_PING_INTERVAL": "1",
-        },
-    )
-    server = LiveServer(deployment, standard_ws=standard_ws).start()
-    try:
-        _, token = deployment.add_user("editor")
-        editor = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
-        slug = editor.post("/api/stories", json={"title": "Pong test"}).json()["slug"]
-        editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+def test_answered_pings_keep_the_reader(tmp_path: Path, standard_ws: bool) -> None:
+    with _live_story(tmp_path, standard_ws) as (server, editor, slug):
         reader = _silent_websocket(server.port, f"/stories/{slug}/live?after=1")
         pings = _answer_pings(reader, 4.5)
         assert 3 <= pings <= 6  # one a second, the first after about a second
         assert _readers(editor, slug, lambda n: n == 1, deadline=0) == 1
         assert _readers(editor, slug, lambda n: n == 0) == 0  # then silent: dropped
         reader.close()
-        editor.close()
-    finally:
-        server.stop()
