@@ -4,7 +4,8 @@ As for WebSockets (transport.py), uvicorn's httptools protocol is subclassed onl
 the app a writer for the response's transport, as a scope extension on event-stream
 requests. Once a reader is caught up, the hub writes each event's pre-encoded HTTP chunk
 straight to it: no task wakes up per reader per update. The subclass also tells the stream
-when its reader leaves, so an idle stream's task does not have to listen for that itself.
+when its reader leaves, so an idle stream's task does not have to listen for that itself;
+and lets go of its parser when a WebSocket takes the connection over.
 
 The classes are private to uvicorn, so live_http_protocol() checks their shape first; when
 they do not fit, uvicorn's standard protocol serves the streams (through ASGI send(), a task
@@ -29,8 +30,8 @@ logger = logging.getLogger(__name__)
 STREAM_EXTENSION = "liveblog.stream_writer"
 STANDARD_PROTOCOL = "auto"
 # What we use of uvicorn's private classes: methods we override, attributes they must set.
-OVERRIDDEN = ("on_headers_complete", "connection_lost")
-PROTOCOL_ATTRIBUTES = ("cycle", "scope")
+OVERRIDDEN = ("on_headers_complete", "connection_lost", "handle_websocket_upgrade")
+PROTOCOL_ATTRIBUTES = ("cycle", "scope", "parser")
 CYCLE_ATTRIBUTES = ("transport", "disconnected", "chunked_encoding", "response_complete")
 
 
@@ -83,6 +84,13 @@ if HttpToolsProtocol is not None:
             # The cycle's task was created but has not run: the scope can still be told.
             if cycle is not None and cycle.scope["path"].endswith("/stream"):
                 cycle.scope.setdefault("extensions", {})[STREAM_EXTENSION] = StreamWriter(cycle)
+
+        def handle_websocket_upgrade(self) -> None:
+            super().handle_websocket_upgrade()
+            # The WebSocket protocol has the connection now. uvicorn drops the parser (which
+            # refers back to this protocol) when a connection is lost, not on an upgrade: the
+            # cycle would keep the socket's transport after it closes, until a full collection.
+            self.parser = None  # type: ignore[assignment]
 
         def connection_lost(self, exc: Exception | None) -> None:
             cycle = self.cycle
