@@ -68,13 +68,8 @@ def add_entries(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     return list(session.connection().execute(_ADD_ENTRIES, rows).scalars())
 
 
-def add_revision(session: Session, values: dict[str, Any]) -> None:
-    """Insert an entry_revisions row."""
-    session.connection().execute(_ADD_REVISION, values)
-
-
 def add_revisions(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert entry_revisions rows, in one round trip (executemany)."""
+    """Insert entry_revisions rows, in one round trip (executemany when more than one)."""
     session.connection().execute(_ADD_REVISION, rows)
 
 

@@ -249,7 +249,7 @@ def _snapshot(entry: Entry, names: set[str] | tuple[str, ...]) -> dict[str, obje
 def _add_revision(
     session: Session, entry: Entry, user: User, action: str, fields: dict[str, object]
 ) -> None:
-    writes.add_revision(session, _revision(entry, user, action, fields))
+    writes.add_revisions(session, [_revision(entry, user, action, fields)])
 
 
 def _revision(entry: Entry, user: User, action: str, fields: dict[str, object]) -> dict[str, Any]:
