@@ -22,7 +22,9 @@ from types import CodeType
 
 from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 from liveblog.live.keepalive import join_sweep, leave_sweep
 
@@ -116,6 +118,7 @@ if WebSocketsSansIOProtocol is not None:
             await super().send(message)
             if message["type"] == "websocket.accept":
                 self.request = self.response = None  # type: ignore[assignment]
+                drop_handshake_parser(self.conn)
 
         def connection_lost(self, exc: Exception | None) -> None:
             super().connection_lost(exc)
@@ -230,6 +233,30 @@ class LeanReceiveQueue:
             finally:
                 self._waiter = None
         return self._items.pop(0)
+
+
+def drop_handshake_parser(conn: ServerProtocol) -> None:
+    """Let go of the handshake's request once the WebSocket is open, if it is safe to.
+
+    websockets parses a connection with one generator for its whole life: the handshake's,
+    which then delegates to the frame parser, and whose frame keeps the parsed Request (its
+    headers and their lists: 10 tracked objects per reader, for every full collection to
+    walk). Once the 101 is out the frame parser waits at the top of its loop with nothing
+    read; there, a fresh frame parser is the same parser without the request. Anywhere else
+    (a client that sent bytes before the 101, another version of websockets) the parser
+    stays as it is."""
+    handshake = conn.parser
+    frames = getattr(handshake, "gi_yieldfrom", None)
+    waiting = getattr(frames, "gi_yieldfrom", None)
+    if (
+        getattr(handshake, "gi_code", None) is ServerProtocol.parse.__code__
+        and getattr(frames, "gi_code", None) is Protocol.parse.__code__
+        and getattr(waiting, "gi_code", None) is StreamReader.at_eof.__code__
+        and not conn.reader.buffer
+    ):
+        parser = Protocol.parse(conn)
+        next(parser)  # to where the old one waits: at_eof, nothing read
+        conn.parser = parser
 
 
 # What uvicorn may call on a receive queue for LeanReceiveQueue to stand in for it.

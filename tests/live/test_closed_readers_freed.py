@@ -1,5 +1,6 @@
 """A reader's connection, once closed, is freed by reference counting: nothing of it waits
-in a garbage cycle for a full collection (which spacing them out would then delay)."""
+in a garbage cycle for a full collection (which spacing them out would then delay). While
+open, it keeps no handshake."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from types import GeneratorType
 
 import httpx
 import uvicorn
 import websockets.sync.client
+from websockets.server import ServerProtocol
 
 from liveblog.live.stream_transport import STREAM_EXTENSION, LiveHttpProtocol, StreamWriter
 from liveblog.live.transport import EXTENSION, LiveWebSocketProtocol
@@ -96,3 +99,17 @@ def test_closed_event_streams_leave_no_garbage_cycle() -> None:
             ):
                 assert next(response.iter_raw()) == b": hello\n\n"
         assert _left_in_cycles(server, (LiveHttpProtocol, StreamWriter)) == []
+
+
+def test_open_websockets_keep_no_handshake_parser() -> None:
+    with _serving() as (port, server), ExitStack() as opened:
+        for _ in range(READERS):
+            ws = opened.enter_context(websockets.sync.client.connect(f"ws://127.0.0.1:{port}/"))
+            ws.ping().wait(5)  # answered by the server's frame parser
+        assert len(server.server_state.connections) == READERS
+        handshakes = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, GeneratorType) and o.gi_code is ServerProtocol.parse.__code__
+        ]
+        assert handshakes == []
