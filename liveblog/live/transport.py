@@ -122,11 +122,17 @@ if WebSocketsSansIOProtocol is not None:
 
         def connection_lost(self, exc: Exception | None) -> None:
             super().connection_lost(exc)
-            # The scope's writer refers back to this protocol. Without that cycle, a closed
-            # socket's objects (24 of them) go at once, not at the next full collection.
+            # Without these two cycles a closed socket's objects go at once, not at the next
+            # full collection. The scope's writer refers back to this protocol (24 objects).
             scope = getattr(self, "scope", None)
             if scope is not None:
                 scope["extensions"].pop(EXTENSION, None)
+            # websockets' parser is a generator whose frame holds the connection it parses
+            # (10 objects), and uvicorn never tells it the stream ended; closing it ends the
+            # frame. Nothing parses after the connection is lost.
+            parser = getattr(self.conn, "parser", None)
+            if inspect.isgenerator(parser):
+                parser.close()
 
         # Pings come from the loop's keep-alive sweep (see keepalive), not from two timers
         # per socket; uvicorn's handle_pong and keepalive_timeout still answer for them.
