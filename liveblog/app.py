@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -15,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from liveblog.db.engine import open_database
 from liveblog.db.migrate import upgrade_to_head
 from liveblog.demo import keep_posting, seed_demo
+from liveblog.garbage_collection import collector_for_serving
 from liveblog.live.admission import with_reader_limit
 from liveblog.live.bus import open_bus
 from liveblog.live.hub import Hub
@@ -67,11 +67,8 @@ def create_app(settings: Settings) -> Starlette:
                 app.state.services.settings.max_readers,
             )
             async with _demo(settings, app.state.services):
-                # What start-up made lives as long as the process: keep it out of every
-                # later collection, so a full GC during a fan-out scans only new objects.
-                gc.collect()
-                gc.freeze()
-                yield
+                with collector_for_serving(metrics.collection_pauses):
+                    yield
         finally:
             await hub.close()
             await bus.close()

@@ -10,11 +10,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.host import Pinning, cpu_split, log, rss_bytes
+from bench.metrics import Samples, histogram_increase
 from bench.report import ms, num, ratio, share
 from bench.stats import latency_summary
 from bench.targets import Target, publish_spaced, serving
 
 from scenarios.plan import Plan
+
+# Our server's histogram of garbage-collector pauses, by generation (2: full collections).
+GC_PAUSES = "liveblog_gc_pause_seconds"
 
 
 async def fanout(
@@ -35,6 +39,7 @@ async def fanout(
         )
         await asyncio.sleep(plan.settle)
         rss_after = rss_bytes(pid)
+        metrics_before = await target.scrape()
         server_start, client_cpu = cpu_split(pid), clients.cpu()
         started = time.monotonic()
         sent = await publish_spaced(target, plan.updates, plan.interval)
@@ -45,6 +50,7 @@ async def fanout(
         )
         server_cpu = server_user + server_system
         client_cpu = clients.cpu() - client_cpu
+        collections = full_collections(metrics_before, await target.scrape())
         result = clients.collect("normal", list(sent))
         extra = await target.extra_stats()
     summary = latency_summary(sent, result)
@@ -76,6 +82,7 @@ async def fanout(
         "missing_deliveries": result["missing"] + (readers - result["readers"]) * len(sent),
         "duplicates": result["dups"],
         "close_codes": result["close_codes"],
+        **collections,
         "every_reader_got_every_update": complete,
         **extra,
     }
@@ -84,9 +91,30 @@ async def fanout(
         f" server CPU {row['server_cpu_ms_per_update']:.1f} ms/update"
         f" ({row['server_system_share']:.0%} in the kernel),"
         f" {row['kib_per_reader']:.1f} KiB/reader, {frame_size(row)} per update,"
-        f" complete={complete}"
+        f" full GCs among the updates {pauses(row)}, complete={complete}"
     )
     return row
+
+
+def full_collections(before: Samples, after: Samples) -> dict[str, Any]:
+    """The server's full garbage collections between two reads of its metrics, and their
+    pauses in all (none for servers that do not export them)."""
+    full = histogram_increase(before, after, GC_PAUSES, "generation").get("2")
+    if full is None:
+        return {}
+    count = full["count"]
+    return {
+        "full_collections": count,
+        "full_collection_ms": full["mean_ms"] * count if count else 0.0,
+    }
+
+
+def pauses(row: dict[str, Any]) -> str:
+    """Full collections among the updates and their pause in all ("–" for servers that do
+    not count them)."""
+    if "full_collections" not in row:
+        return "–"
+    return f"{row['full_collections']} ({row['full_collection_ms']:.0f} ms)"
 
 
 # ---------------------------------------------------------------- report
@@ -101,10 +129,11 @@ def share_of(row: dict[str, Any], key: str) -> str:
 def fanout_table(rows: list[dict[str, Any]]) -> Iterator[str]:
     yield (
         "| server | N | last reader p50 / p99 / max (ms) | deliveries/s | server CPU per update"
-        " (ms, kernel's share) | load-client CPU per update (ms, share of last-reader p50) |"
+        " (ms, kernel's share) | full GCs among the updates (pause) | load-client CPU per"
+        " update (ms, share of last-reader p50) |"
         " KiB per idle reader | frame bytes | every reader got every update |"
     )
-    yield "|---|--:|--:|--:|--:|--:|--:|--:|---|"
+    yield "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"
     for r in rows:
         got = (
             "yes"
@@ -118,7 +147,7 @@ def fanout_table(rows: list[dict[str, Any]]) -> Iterator[str]:
             f"| {r['server']} | {r['readers']:,} | {ms(r['last_p50_ms'])} / "
             f"{ms(r['last_p99_ms'])} / {ms(r['last_max_ms'])} | {num(r['deliveries_per_s'], 0)} |"
             f" {num(r['server_cpu_ms_per_update'])} ({share_of(r, 'server_system_share')}) |"
-            f" {num(r['client_cpu_ms_per_update'])}"
+            f" {pauses(r)} | {num(r['client_cpu_ms_per_update'])}"
             f" ({share(r['client_cpu_ms_per_update'], r['last_p50_ms'])}) |"
             f" {num(r['kib_per_reader'])} | {frame_size(r)} | {got} |"
         )

@@ -29,6 +29,7 @@ SERIES = {
     "liveblog_slow_readers_dropped_total": "counter",
     "liveblog_bus_reconnects_total": "counter",
     "liveblog_frames_rendered_total": "counter",
+    "liveblog_gc_pause_seconds": "histogram",
 }
 MOVING = (
     "liveblog_readers",
