@@ -84,7 +84,7 @@ class Metrics:
         self.collection_pauses = Histogram(
             "liveblog_gc_pause_seconds",
             "How long each run of Python's garbage collector stopped the process, by generation"
-            " (2 is a full collection: every tracked object, about 57 per open reader)",
+            " (2 is a full collection: every tracked object, about 40 per open reader)",
             ["generation"],
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=r,
