@@ -251,7 +251,7 @@ def drop_handshake_parser(conn: ServerProtocol) -> None:
     read; there, a fresh frame parser is the same parser without the request. Anywhere else
     (a client that sent bytes before the 101, another version of websockets) the parser
     stays as it is."""
-    handshake = conn.parser
+    handshake = getattr(conn, "parser", None)
     frames = getattr(handshake, "gi_yieldfrom", None)
     waiting = getattr(frames, "gi_yieldfrom", None)
     if (
