@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import re
+import socket
 from dataclasses import dataclass, field
 
 import httpx
 import websockets
 
 DEADLINE = 20.0
+
+
+def silent_websocket(port: int, path: str) -> socket.socket:
+    """Open a WebSocket by hand, then never read or answer anything (a vanished phone)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    assert b" 101 " in sock.recv(4096).split(b"\r\n", 1)[0] + b" "
+    return sock
 
 
 def ws_url(base: str, slug: str, after: int = 0, fmt: str = "json") -> str:

@@ -4,10 +4,7 @@ open, it keeps no handshake."""
 
 from __future__ import annotations
 
-import base64
 import gc
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +18,7 @@ from websockets.server import ServerProtocol
 
 from liveblog.live.stream_transport import STREAM_EXTENSION, LiveHttpProtocol, StreamWriter
 from liveblog.live.transport import EXTENSION, LiveWebSocketProtocol
+from tests.live.readers import silent_websocket
 from tests.support import free_port
 
 READERS = 20
@@ -97,18 +95,6 @@ def test_closed_websockets_leave_no_garbage_cycle() -> None:
         assert _left_in_cycles(server, (LiveWebSocketProtocol, LiveHttpProtocol)) == []
 
 
-def _vanish(port: int) -> None:
-    """A WebSocket opened by hand and dropped without a close frame (a phone gone)."""
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall(
-            f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        assert sock.recv(4096).startswith(b"HTTP/1.1 101 ")
-
-
 def test_closed_websockets_leave_no_parser_behind() -> None:
     # websockets' parser (a generator) and its connection hold each other. A collection
     # breaks that by closing the generator, so DEBUG_SAVEALL never sees it: count instead,
@@ -119,7 +105,7 @@ def test_closed_websockets_leave_no_parser_behind() -> None:
             for _ in range(READERS // 2):
                 with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/") as ws:
                     ws.ping().wait(5)
-                _vanish(port)
+                silent_websocket(port, "/").close()  # gone without a close frame
             _until_all_closed(server)
             left = sum(1 for o in gc.get_objects() if type(o) is ServerProtocol)
         finally:

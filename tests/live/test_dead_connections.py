@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import time
@@ -13,21 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live.readers import post
+from tests.live.readers import post, silent_websocket
 from tests.support import Deployment, LiveServer
-
-
-def _silent_websocket(port: int, path: str) -> socket.socket:
-    """Open a WebSocket by hand, then never read or answer anything (a vanished phone)."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    sock.sendall(request.encode())
-    assert b" 101 " in sock.recv(4096).split(b"\r\n", 1)[0] + b" "
-    return sock
 
 
 @contextmanager
@@ -57,7 +43,7 @@ def _live_story(folder: Path, standard_ws: bool) -> Iterator[tuple[LiveServer, h
 @pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
 def test_unanswered_pings_drop_the_reader(tmp_path: Path, standard_ws: bool) -> None:
     with _live_story(tmp_path, standard_ws) as (server, editor, slug):
-        silent = _silent_websocket(server.port, f"/stories/{slug}/live?after=1")
+        silent = silent_websocket(server.port, f"/stories/{slug}/live?after=1")
         assert _readers(editor, slug, lambda n: n == 1) == 1
         post(editor, slug, "nobody is reading this one")
         assert _readers(editor, slug, lambda n: n == 0) == 0  # dropped after a missed pong
@@ -99,7 +85,7 @@ def _answer_pings(sock: socket.socket, seconds: float) -> int:
 @pytest.mark.parametrize("standard_ws", [False, True], ids=["serve", "standard-ws"])
 def test_answered_pings_keep_the_reader(tmp_path: Path, standard_ws: bool) -> None:
     with _live_story(tmp_path, standard_ws) as (server, editor, slug):
-        reader = _silent_websocket(server.port, f"/stories/{slug}/live?after=1")
+        reader = silent_websocket(server.port, f"/stories/{slug}/live?after=1")
         pings = _answer_pings(reader, 4.5)
         assert 3 <= pings <= 6  # one a second, the first after about a second
         assert _readers(editor, slug, lambda n: n == 1, deadline=0) == 1
