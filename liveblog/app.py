@@ -18,6 +18,7 @@ from liveblog.garbage_collection import collector_for_serving
 from liveblog.live.admission import with_reader_limit
 from liveblog.live.bus import open_bus
 from liveblog.live.hub import Hub
+from liveblog.live.stream_transport import StreamKeepalive
 from liveblog.media import open_media
 from liveblog.metrics import Metrics
 from liveblog.render.templates import template_environment
@@ -56,6 +57,9 @@ def create_app(settings: Settings) -> Starlette:
                 bus=bus,
                 writer=StoryWriter(db, bus, metrics),
                 hub=hub,
+                stream_keepalive=StreamKeepalive(
+                    asyncio.get_running_loop(), settings.sse_keepalive_interval
+                ),
                 metrics=metrics,
                 templates=templates,
                 media=open_media(settings, db),

@@ -127,6 +127,13 @@ SETTINGS: tuple[Setting, ...] = (
         "ping within the same time is disconnected.",
     ),
     Setting(
+        "sse_keepalive_interval",
+        "LIVEBLOG_SSE_KEEPALIVE_INTERVAL",
+        15,
+        "Seconds between keep-alive comments on event streams, so that proxies and readers "
+        "do not take a quiet stream for a dead one.",
+    ),
+    Setting(
         "max_readers",
         "LIVEBLOG_MAX_READERS",
         0,  # 0: from the open-file limit at start-up (live/admission.py)

@@ -1,18 +1,21 @@
-"""Keep-alive pings for all the live sockets of an event loop, sent by one sweep a second.
+"""Keep-alives for live connections, from one sweep a second (Sweep): WebSocket pings here,
+event-stream comments in stream_transport.py.
 
-uvicorn's protocol gives each socket its own two timers (the next ping, the pong's deadline)
-and builds each ping on its own: with thousands of idle readers, those pings cost more CPU
-than the updates (11 ms a second for 5,000 readers, where nchan spends 3.5). The sweep keeps
-the sockets in one bucket per second of the ping interval. Each second it pings one bucket
-with a frame encoded once, and first fails (uvicorn's keepalive_timeout: close 1011) the
-sockets of that bucket that left the bucket's previous ping unanswered, one interval ago.
-uvicorn's handle_pong still matches the pongs: it compares them with the payload set here."""
+A timer per connection costs more CPU than the updates once thousands of readers idle:
+uvicorn's protocol gives each socket two (the next ping, the pong's deadline) and builds each
+ping on its own, 11 ms a second for 5,000 readers where nchan spends 3.5. A sweep keeps the
+connections in one bucket per second of the interval and visits one bucket a second.
+
+WebSockets: the sweep pings a bucket with a frame encoded once, and first fails (uvicorn's
+keepalive_timeout: close 1011) the sockets of that bucket that left the bucket's previous
+ping unanswered, one interval ago. uvicorn's handle_pong still matches the pongs: it compares
+them with the payload set here."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -20,6 +23,51 @@ from websockets.protocol import State
 # Seconds between two sweeps; the ping interval is a whole number of them (a setting in
 # seconds, at least 1).
 TICK = 1.0
+
+
+Member = TypeVar("Member")
+
+
+class Sweep(Generic[Member]):
+    """Members in one bucket per second of an interval: each second the next bucket is
+    visited, so each member once per interval, however many there are, from one timer."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self._loop = loop
+        self._buckets: list[dict[Member, None]] = [{} for _ in range(max(1, round(interval)))]
+        self._slots: dict[Member, int] = {}
+        self._ticks = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def add(self, member: Member) -> None:
+        """Visit member from about one interval from now on."""
+        # The bucket just swept comes round again in one interval.
+        slot = self._ticks % len(self._buckets)
+        self._slots[member] = slot
+        self._buckets[slot][member] = None
+        if self._timer is None:
+            self._timer = self._loop.call_later(TICK, self._sweep)
+
+    def discard(self, member: Member) -> None:
+        """Stop visiting member; the sweep's timer stops when no member is left."""
+        slot = self._slots.pop(member, None)
+        if slot is not None:
+            del self._buckets[slot][member]
+        if not self._slots and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def visit(self, bucket: list[Member], tick: int) -> None:
+        """Keep the members of one bucket alive (tick counts the sweeps)."""
+        raise NotImplementedError
+
+    def _sweep(self) -> None:
+        self._ticks += 1
+        self.visit(list(self._buckets[self._ticks % len(self._buckets)]), self._ticks)
+        self._timer = self._loop.call_later(TICK, self._sweep) if self._slots else None
 
 
 class _Connection(Protocol):
@@ -38,44 +86,14 @@ class Pinged(Protocol):
     def keepalive_timeout(self) -> None: ...
 
 
-class KeepaliveSweep:
+class KeepaliveSweep(Sweep[Pinged]):
     """Pings every socket added once per interval, and fails those that stop answering."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
-        self._loop = loop
-        self._buckets: list[dict[Pinged, None]] = [{} for _ in range(max(1, round(interval)))]
-        self._slots: dict[Pinged, int] = {}
-        self._ticks = 0
-        self._timer: asyncio.TimerHandle | None = None
-
-    def __len__(self) -> int:
-        return len(self._slots)
-
-    def add(self, socket: Pinged) -> None:
-        """Ping socket from about one interval from now on."""
-        # The bucket just swept comes round again in one interval.
-        slot = self._ticks % len(self._buckets)
-        self._slots[socket] = slot
-        self._buckets[slot][socket] = None
-        if self._timer is None:
-            self._timer = self._loop.call_later(TICK, self._sweep)
-
-    def discard(self, socket: Pinged) -> None:
-        """Stop pinging socket (it closed); the sweep stops when no socket is left."""
-        slot = self._slots.pop(socket, None)
-        if slot is not None:
-            del self._buckets[slot][socket]
-        if not self._slots and self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _sweep(self) -> None:
-        self._ticks += 1
-        bucket = self._buckets[self._ticks % len(self._buckets)]
-        payload = struct.pack("!I", self._ticks & 0xFFFFFFFF)
+    def visit(self, bucket: list[Pinged], tick: int) -> None:
+        payload = struct.pack("!I", tick & 0xFFFFFFFF)
         ping = Frame(Opcode.PING, payload).serialize(mask=False)
         now = self._loop.time()
-        for socket in list(bucket):
+        for socket in bucket:
             if socket.pending_ping_payload is not None:
                 socket.keepalive_timeout()  # closes it; its connection_lost discards it
                 continue
@@ -85,7 +103,6 @@ class KeepaliveSweep:
             socket.pending_ping_payload = payload
             socket.ping_sent_at = now
             transport.write(ping)
-        self._timer = self._loop.call_later(TICK, self._sweep) if self._slots else None
 
 
 # One sweep per event loop, shared by the sockets uvicorn's protocol instances serve there:

@@ -18,6 +18,9 @@ import inspect
 import logging
 from collections.abc import Callable
 
+from liveblog.live.frames import encode_chunk
+from liveblog.live.keepalive import Sweep
+from liveblog.live.subscriber import Subscriber
 from liveblog.live.transport import stored_attributes
 
 try:
@@ -28,6 +31,8 @@ except ImportError:  # pragma: no cover - uvicorn without httptools
 logger = logging.getLogger(__name__)
 
 STREAM_EXTENSION = "liveblog.stream_writer"
+KEEPALIVE = b": keep-alive\n\n"  # an event-stream comment: readers ignore it
+_KEEPALIVE_CHUNK = encode_chunk(KEEPALIVE)
 STANDARD_PROTOCOL = "auto"
 # What we use of uvicorn's private classes: methods we override, attributes they must set.
 OVERRIDDEN = ("on_headers_complete", "connection_lost", "handle_websocket_upgrade")
@@ -71,6 +76,19 @@ class StreamWriter:
         on_lost, self._on_lost, self._cycle = self._on_lost, None, None
         if on_lost is not None:
             on_lost()
+
+
+class StreamKeepalive(Sweep[Subscriber]):
+    """A keep-alive comment once per interval to each event stream added, written straight to
+    its socket while its reader is caught up (the reader's task sleeps without a timer)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        super().__init__(loop, interval)
+        self.interval = interval
+
+    def visit(self, bucket: list[Subscriber], tick: int) -> None:
+        for subscriber in bucket:
+            subscriber.keep_alive(_KEEPALIVE_CHUNK)
 
 
 if HttpToolsProtocol is not None:

@@ -115,6 +115,13 @@ class Subscriber:
         """Whether frames go straight to the transport (the reader is caught up)."""
         return self._direct is not None
 
+    def keep_alive(self, data: bytes) -> None:
+        """Write data (a keep-alive) straight to the socket of a caught-up reader with nothing
+        pending; any other reader's own task is awake, and sends what it needs to."""
+        direct = self._direct
+        if direct is not None and not direct.is_closing() and not direct.get_write_buffer_size():
+            direct.write(data)
+
     def offer(self, frame: Frame) -> bool:
         """Deliver or queue a frame without waiting; False when the reader overflows, which
         closes the subscriber with RECONNECT. A closed subscriber ignores frames."""

@@ -4,7 +4,8 @@ what the live endpoints share (the WebSocket is in live_socket.py).
 A story may have tens of thousands of these open for hours, so each is lean: the response
 is a small ASGI app with one task, which subscribes only once it runs (a client gone before
 then leaves nothing behind), replays what the reader missed, and once it is caught up lets
-the hub write each event's pre-encoded chunk straight to the transport (stream_transport.py).
+the hub write each event's pre-encoded chunk straight to the transport, and one sweep a second
+its keep-alives (stream_transport.py).
 Valid requests are answered before the app's middleware (EventStreamMiddleware), with the
 headers that middleware would add; anything else goes the usual way, through the
 story_stream route, which answers with the same stream or the right error."""
@@ -26,7 +27,12 @@ from liveblog.live.admission import reader_admitted
 from liveblog.live.frames import FORMATS, sse_event
 from liveblog.live.hub import Hub
 from liveblog.live.reader_stream import Reload, in_order, replay
-from liveblog.live.stream_transport import STREAM_EXTENSION, StreamWriter
+from liveblog.live.stream_transport import (
+    KEEPALIVE,
+    STREAM_EXTENSION,
+    StreamKeepalive,
+    StreamWriter,
+)
 from liveblog.live.subscriber import CloseCode, StoryRef, Subscriber
 from liveblog.web.api.common import MAX_ID
 from liveblog.web.cors import PUBLIC_READ_HEADERS
@@ -36,7 +42,6 @@ from liveblog.web.services import Services, services
 
 EVENT_STREAM = "/stories/{slug}/stream"
 SSE_RETRY_MS = 3000
-SSE_KEEPALIVE = 15.0
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -45,7 +50,6 @@ HEADERS = [
 # What the middleware would have added, for streams answered before it.
 LEAN_HEADERS = with_security_headers([*HEADERS, *PUBLIC_READ_HEADERS])
 _RETRY = f"retry: {SSE_RETRY_MS}\n\n".encode()
-_KEEPALIVE = b": keep-alive\n\n"
 _ENDED = b"event: ended\ndata: {}\n\n"
 
 
@@ -62,7 +66,7 @@ async def story_stream(request: Request) -> Response | EventStream:
     # Checked with nothing awaited before the subscribe: a flood cannot overshoot the limit.
     if not admit_reader(services(request), "sse"):
         return busy_response()
-    return EventStream(hub, story, after, fmt)
+    return EventStream(hub, services(request).stream_keepalive, story, after, fmt)
 
 
 def parse_after(raw: str | None) -> int:
@@ -77,17 +81,19 @@ def parse_after(raw: str | None) -> int:
 class EventStream:
     """The stream of one reader of story from seq `after`, in format fmt."""
 
-    __slots__ = ("_headers", "_hub", "_story", "_subscriber")
+    __slots__ = ("_headers", "_hub", "_keepalive", "_story", "_subscriber")
 
     def __init__(
         self,
         hub: Hub,
+        keepalive: StreamKeepalive,
         story: StoryRef,
         after: int,
         fmt: str,
         headers: list[tuple[bytes, bytes]] = HEADERS,
     ) -> None:
         self._hub = hub
+        self._keepalive = keepalive
         self._story = story
         self._subscriber = Subscriber(after, fmt, transport="sse")
         self._headers = headers
@@ -101,6 +107,7 @@ class EventStream:
             await send({"type": "http.response.start", "status": 200, "headers": self._headers})
             if writer is not None:
                 writer.when_lost(lambda: subscriber.close(CloseCode.RECONNECT))
+                self._keepalive.add(subscriber)
             else:  # no word from the server when the reader leaves: listen for it
                 watcher = asyncio.create_task(_close_on_disconnect(receive, subscriber))
             await self._stream(send, writer, upto)
@@ -108,6 +115,7 @@ class EventStream:
             hub.unsubscribe(story.id, subscriber)
             if writer is not None:
                 writer.when_lost(None)
+                self._keepalive.discard(subscriber)
             if watcher is not None:
                 watcher.cancel()
 
@@ -123,9 +131,11 @@ class EventStream:
                 if subscriber.closed_with is not None:
                     break
                 subscriber.go_direct(writer)
-                taken = await subscriber.next_frames(SSE_KEEPALIVE)
+                # A caught-up reader's keep-alives come from the sweep; others send their own.
+                interval = None if subscriber.is_direct else self._keepalive.interval
+                taken = await subscriber.next_frames(interval)
                 if not taken and subscriber.closed_with is None:
-                    await _body(send, _KEEPALIVE)
+                    await _body(send, KEEPALIVE)
                 frames = await in_order(hub, story, subscriber, taken)
             if subscriber.closed_with == CloseCode.ENDED:
                 await _body(send, _ENDED)
@@ -187,7 +197,9 @@ async def _lean_stream(app_services: Services, scope: Scope, slug: str) -> Event
         return None
     if not reader_admitted(app_services.hub, app_services.settings.max_readers):
         return None  # story_stream turns the reader away, and counts it
-    return EventStream(app_services.hub, story, after, fmt, LEAN_HEADERS)
+    return EventStream(
+        app_services.hub, app_services.stream_keepalive, story, after, fmt, LEAN_HEADERS
+    )
 
 
 ROUTES: list[BaseRoute] = [

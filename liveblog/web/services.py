@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from liveblog.db.engine import Database
 from liveblog.live.bus import Bus
 from liveblog.live.hub import Hub
+from liveblog.live.stream_transport import StreamKeepalive
 from liveblog.media import MediaLibrary
 from liveblog.metrics import Metrics
 from liveblog.settings import Settings
@@ -25,6 +26,7 @@ class Services:
     bus: Bus
     writer: StoryWriter
     hub: Hub
+    stream_keepalive: StreamKeepalive
     metrics: Metrics
     templates: Environment
     media: MediaLibrary

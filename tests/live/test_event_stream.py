@@ -1,18 +1,22 @@
 """Event streams under `liveblog serve`: caught-up readers are written to directly (chunks
-the hub encodes once), they leave without a trace, and a client gone before its stream
-starts leaves no subscriber behind."""
+the hub encodes once), quiet streams get keep-alives, readers leave without a trace, and a
+client gone before its stream starts leaves no subscriber behind."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.live.readers import DEADLINE, metric, post, read_sse, story_seq
 from tests.reader_counts import until_story_readers
+from tests.support import Deployment, LiveServer
 
 
 async def until_metric(base: str, name: str, value: float) -> None:
@@ -64,3 +68,86 @@ async def test_clients_gone_before_their_stream_starts_leave_no_reader_behind(
     post(editor, slug, "after the hang-ups")
     await until_story_readers([server.url], slug, 0)
     assert await metric(server.url, "liveblog_readers_direct") == 0
+
+
+@pytest.mark.parametrize("standard", [False, True], ids=["direct", "standard-protocol"])
+async def test_a_quiet_stream_gets_keep_alives_between_its_events(
+    tmp_path: Path, standard: bool
+) -> None:
+    """Caught up, a reader's keep-alives come from the server's sweep, written between the
+    hub's chunks; under uvicorn's standard protocol, from the reader's own task. Either way
+    one per interval, and the events around them arrive whole."""
+    deployment = Deployment(
+        folder=tmp_path,
+        env={
+            "LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db",
+            "LIVEBLOG_SSE_KEEPALIVE_INTERVAL": "1",
+        },
+    )
+    server = LiveServer(deployment, standard_ws=standard).start()
+    try:
+        _, token = deployment.add_user("editor")
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=DEADLINE
+        ) as editor:
+            slug, start = await asyncio.to_thread(_new_live_story, editor)
+            quiet = QuietStream(server.url, slug, start)
+            reading = asyncio.create_task(quiet.read(events=2))
+            await until_story_readers([server.url], slug, 1)
+            direct = await metric(server.url, "liveblog_readers_direct")
+            await asyncio.to_thread(post, editor, slug, "before the quiet")
+            await asyncio.wait_for(quiet.keep_alives_after_first_event(3), DEADLINE)
+            await asyncio.to_thread(post, editor, slug, "after it")
+            await asyncio.wait_for(reading, DEADLINE)
+    finally:
+        server.stop()
+    assert direct == (0 if standard else 1)
+    assert [int(e["id"]) for e in quiet.events] == [start + 1, start + 2]
+    bodies = [json.loads(e["data"])["entry"]["body"] for e in quiet.events]
+    assert bodies == ["before the quiet", "after it"]
+    # One per interval (1 s): three of them span two intervals, not one burst.
+    assert quiet.keep_alives[2] - quiet.keep_alives[0] >= 1.0
+
+
+def _new_live_story(editor: httpx.Client) -> tuple[str, int]:
+    slug = editor.post("/api/stories", json={"title": "Quiet night"}).json()["slug"]
+    editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+    return slug, story_seq(editor, slug)
+
+
+class QuietStream:
+    """A reader of one story's stream that notes when each keep-alive comes."""
+
+    def __init__(self, base: str, slug: str, after: int) -> None:
+        self.url = f"{base}/stories/{slug}/stream?after={after}"
+        self.events: list[dict] = []
+        self.keep_alives: list[float] = []  # time.monotonic() of those after the first event
+        self._changed = asyncio.Event()
+
+    async def read(self, events: int) -> None:
+        """Read until this many events came."""
+        current: dict = {}
+        async with (
+            httpx.AsyncClient(timeout=DEADLINE) as client,
+            client.stream("GET", self.url) as response,
+        ):
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.startswith(":"):
+                    assert line == ": keep-alive"
+                    if self.events:
+                        self.keep_alives.append(time.monotonic())
+                        self._changed.set()
+                elif line:
+                    name, _, value = line.partition(":")
+                    current[name] = value.lstrip(" ")
+                elif "data" in current:
+                    self.events.append(current)
+                    current = {}
+                    if len(self.events) == events:
+                        return
+
+    async def keep_alives_after_first_event(self, count: int) -> None:
+        while len(self.keep_alives) < count:
+            self._changed.clear()
+            await self._changed.wait()

@@ -167,6 +167,22 @@ def test_a_socket_that_cannot_take_more_drops_the_reader_with_reconnect() -> Non
     assert subscriber.sent_seq == 5  # not sent: the reader resumes from 5
 
 
+def test_keep_alives_go_only_to_caught_up_readers_with_nothing_pending() -> None:
+    caught_up, full = CollectingWriter(), CollectingWriter(accepts=False)
+    direct_subscriber(5, caught_up).keep_alive(b"ka")
+    direct_subscriber(5, full).keep_alive(b"ka")  # data pending: it is not idle
+    gap = CollectingWriter()
+    behind = direct_subscriber(5, gap)
+    behind.offer(frame(7))  # a gap: its task fills it, and is awake
+    behind.keep_alive(b"ka")
+    closed = CollectingWriter()
+    subscriber = direct_subscriber(5, closed)
+    subscriber.close(CloseCode.RECONNECT)
+    subscriber.keep_alive(b"ka")
+    assert caught_up.writes == [b"ka"]
+    assert full.writes == gap.writes == closed.writes == []
+
+
 def test_a_closed_reader_takes_no_more_frames() -> None:
     writer = CollectingWriter()
     subscriber = direct_subscriber(5, writer)
