@@ -1,7 +1,8 @@
 """Fan-out at newsroom scale: our server beside the bare `websockets` floor and nchan.
 
     python benchmarks/fanout.py [--quick] [--readers 1000,5000,10000] [--updates K]
-                                [--no-nchan] [--only ws,slow,sse,throughput,storm]
+                                [--rounds R] [--no-nchan]
+                                [--only ws,slow,sse,throughput,storm]
                                 [--storm-backend sqlite|postgres] [--workers N]
                                 [--throughput-backend sqlite|postgres]
                                 [--throughput-readers N]
@@ -20,10 +21,12 @@ Each server runs in turn on loopback, pinned to one core (`taskset`), with the l
 Every update carries its send time; each reader records when it arrives. Per server and N it
 prints the time from publish to the *last* reader (p50/p99/max over K updates), deliveries
 per second, server and load-client CPU per update, server memory per idle reader and whether
-every reader got every update; then a slow-reader scenario, SSE beside nchan's EventSource
-and publish throughput (with the server's per-stage publish timings and database statements
-per entry, when it exports them), and a Markdown table for the README. `--only storm` runs the
-reconnect storm instead (scenarios/storm.py): 10,000 readers while the server restarts.
+every reader got every update. With `--rounds R` each server runs R times at each N, the
+servers in turn, and the tables show each measure's median and every round's ratios. Then a
+slow-reader scenario, SSE beside nchan's EventSource and publish throughput (with the
+server's per-stage publish timings and database statements per entry, when it exports them),
+and a Markdown table for the README. `--only storm` runs the reconnect storm instead
+(scenarios/storm.py): 10,000 readers while the server restarts.
 
 Each scenario is a module of benchmarks/scenarios/ around the shared core in
 benchmarks/bench/ (servers, load clients, the machine, statistics). `--quick` (N=200, 5 updates, no
@@ -81,6 +84,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--updates", type=int, help="updates per fan-out run (20)")
     parser.add_argument("--interval", type=float, help="seconds between updates (1.0)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="fan-out runs of each server at each N, the servers in turn; the tables show each"
+        " measure's median and every round's ratios (1)",
+    )
     parser.add_argument("--no-nchan", action="store_true", help="skip nchan")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nchan")
     parser.add_argument("--servers", default="ours,floor,nchan", help="which servers to run")
@@ -151,20 +161,29 @@ async def _scenarios(
     targets = _targets(args, plan, pin, workdir, ours, servers, results["skipped"])
     if "ws" in plan.scenarios:
         for readers in plan.readers:
-            for target in targets:
-                results["fanout"].append(await fanout_scenario.fanout(target, readers, plan, pin))
+            results["fanout"] += await _rounds(targets, readers, plan, pin, "ws")
     if "slow" in plan.scenarios and "ours" in servers:
         results["slow_readers"] = await slow_scenario.slow_readers(ours, plan, pin)
     if "sse" in plan.scenarios:
         for readers in plan.sse_readers:
-            for target in (t for t in targets if t.has_sse):
-                results["fanout"].append(
-                    await fanout_scenario.fanout(target, readers, plan, pin, "sse")
-                )
+            with_sse = [t for t in targets if t.has_sse]
+            results["fanout"] += await _rounds(with_sse, readers, plan, pin, "sse")
     if "throughput" in plan.scenarios and "ours" in servers:
         results["throughput"] = await _throughput(plan, pin, workdir, ours)
     if "storm" in plan.scenarios:
         results["storm"] = await storm_scenario.storm(plan.storm, workdir / "storm", pin)
+
+
+async def _rounds(
+    targets: list[Target], readers: int, plan: Plan, pin: Any, kind: str
+) -> list[dict[str, Any]]:
+    """Each target's fan-out to N readers, plan.rounds times with the targets in turn (on a
+    shared machine, neighbouring runs see the same conditions), as one row per target."""
+    rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
+    for _ in range(plan.rounds):
+        for target in targets:
+            rows[target.name].append(await fanout_scenario.fanout(target, readers, plan, pin, kind))
+    return [fanout_scenario.combine_rounds(runs) for runs in rows.values()]
 
 
 async def _throughput(plan: Plan, pin: Any, workdir: Path, ours: Ours) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import statistics
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -96,6 +97,46 @@ async def fanout(
     return row
 
 
+# Measures a row of several rounds gives as their median; and counts, as their sum.
+MEDIANS = (
+    "last_p50_ms",
+    "last_p99_ms",
+    "last_max_ms",
+    "first_p50_ms",
+    "delivery_p50_ms",
+    "delivery_p99_ms",
+    "delivery_max_ms",
+    "server_cpu_ms_per_update",
+    "server_system_share",
+    "client_cpu_ms_per_update",
+    "server_cpu_share",
+    "client_cpu_share",
+    "kib_per_reader",
+)
+SUMS = ("updates", "missing_deliveries", "duplicates", "full_collections", "full_collection_ms")
+# What the report shows of each round.
+ROUND_MEASURES = ("last_p50_ms", "last_p99_ms", "server_cpu_ms_per_update", "full_collections")
+
+
+def combine_rounds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One server's fan-out rows of several rounds (same N) as one: each measure's median,
+    counts summed, and each round's main measures under "rounds"."""
+    if len(runs) == 1:
+        return runs[0]
+    row = dict(runs[0])
+    for key in MEDIANS:
+        row[key] = statistics.median(run[key] for run in runs)
+    for key in SUMS:
+        if key in row:
+            row[key] = sum(run[key] for run in runs)
+    p50 = row["last_p50_ms"]
+    row["deliveries_per_s"] = row["readers"] / (p50 / 1000) if p50 > 0 else math.nan
+    row["readers_complete"] = min(run["readers_complete"] for run in runs)
+    row["every_reader_got_every_update"] = all(r["every_reader_got_every_update"] for r in runs)
+    row["rounds"] = [{key: run.get(key) for key in ROUND_MEASURES} for run in runs]
+    return row
+
+
 def full_collections(before: Samples, after: Samples) -> dict[str, Any]:
     """The server's full garbage collections between two reads of its metrics, and their
     pauses in all (none for servers that do not export them)."""
@@ -183,6 +224,41 @@ def ratio_table(rows: list[dict[str, Any]]) -> Iterator[str]:
             )
 
 
+def rounds_table(rows: list[dict[str, Any]]) -> Iterator[str]:
+    """Ours against each other server, round by round (runs taken in turn)."""
+    by = {(r["server"], r["readers"]): r for r in rows if "rounds" in r}
+    yield "| N | compared with | each round: last reader p50 | each round: server CPU per update |"
+    yield "|--:|---|--:|--:|"
+    for (server, n), ours in sorted(by.items(), key=lambda kv: kv[0][1]):
+        if server != "ours":
+            continue
+        for (other_name, other_n), other in by.items():
+            if other_name == "ours" or other_n != n:
+                continue
+            pairs = list(zip(ours["rounds"], other["rounds"], strict=True))
+            p50s = ", ".join(ratio(o["last_p50_ms"], t["last_p50_ms"]) for o, t in pairs)
+            cpus = ", ".join(
+                ratio(o["server_cpu_ms_per_update"], t["server_cpu_ms_per_update"])
+                for o, t in pairs
+            )
+            yield f"| {n:,} | {other_name} | {p50s} | {cpus} |"
+
+
+def _rounds_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The round-by-round ratios, when the rows are of several rounds."""
+    if not any("rounds" in r for r in rows) or not _compared(rows):
+        return []
+    count = max(len(r.get("rounds", [])) for r in rows)
+    return [
+        f"Each server ran {count} times at each N, the servers in turn; the tables above show"
+        " each measure's median over the rounds (full GCs: all of them), and these are the"
+        " ratios round by round:",
+        "",
+        *rounds_table(rows),
+        "",
+    ]
+
+
 def _compared(rows: list[dict[str, Any]]) -> bool:
     servers = {r["server"] for r in rows}
     return "ours" in servers and len(servers) > 1
@@ -205,9 +281,11 @@ def report_lines(results: dict[str, Any], plan: Plan) -> list[str]:
         ]
         if _compared(ws):
             lines += ["Ours relative to the others (below 1x is better):", "", *ratio_table(ws), ""]
+        lines += _rounds_lines(ws)
     sse = [r for r in results["fanout"] if r["transport"] == "sse"]
     if sse:
         lines += ["Server-sent events fan-out, same measures:", "", *fanout_table(sse), ""]
         if _compared(sse):
             lines += ["Ours relative to nchan:", "", *ratio_table(sse), ""]
+        lines += _rounds_lines(sse)
     return lines

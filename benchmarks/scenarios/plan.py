@@ -27,6 +27,7 @@ class Plan:
     readers: list[int]
     updates: int
     interval: float
+    rounds: int  # fan-out runs of each server at each N, taken in turn
     nchan: bool
     quick: bool
     slow_normal: int
@@ -52,6 +53,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         readers=readers or ([200] if quick else [1000, 5000, 10000]),
         updates=args.updates or (5 if quick else 20),
         interval=args.interval or (0.5 if quick else 1.0),
+        rounds=args.rounds,
         nchan=not (args.no_nchan or quick),
         quick=quick,
         slow_normal=50 if quick else 1000,

@@ -41,7 +41,9 @@ def _positive(row: dict, key: str) -> None:
 
 @pytest.mark.timeout(TIMEOUT + 30)
 def test_quick_fanout_benchmark(tmp_path: Path) -> None:
-    results = run_benchmark("fanout.py", tmp_path / "fanout.json", "--quick", timeout=TIMEOUT)
+    results = run_benchmark(
+        "fanout.py", tmp_path / "fanout.json", "--quick", "--rounds", "2", timeout=TIMEOUT
+    )
 
     assert results["every_reader_got_every_update"] is True
     rows = results["fanout"]
@@ -60,6 +62,10 @@ def test_quick_fanout_benchmark(tmp_path: Path) -> None:
             _positive(row, key)
         # CPU is read in clock ticks: present and not negative, possibly 0 for a tiny run.
         assert row["server_cpu_ms_per_update"] >= 0
+        # Two rounds, each server in turn: the row is their medians, and keeps each round.
+        assert len(row["rounds"]) == 2, row
+        p50s = sorted(r["last_p50_ms"] for r in row["rounds"])
+        assert p50s[0] <= row["last_p50_ms"] <= p50s[1]
 
     slow = results["slow_readers"]
     assert slow["normal_complete"] is True
@@ -76,3 +82,4 @@ def test_quick_fanout_benchmark(tmp_path: Path) -> None:
         _positive(throughput, key)
 
     assert "| ours |" in results["markdown"] and "| floor |" in results["markdown"]
+    assert "ratios round by round" in results["markdown"]
