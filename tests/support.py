@@ -270,3 +270,25 @@ def stop_process(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def own_live_story(
+    folder: Path, env: dict[str, str], standard_ws: bool = False
+) -> Iterator[tuple[LiveServer, httpx.Client, str]]:
+    """A server of its own (SQLite in folder, with the LIVEBLOG_* settings in env), an
+    editor's client of it and a live story; the server stopped after."""
+    deployment = Deployment(
+        folder=folder, env={"LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/lb.db", **env}
+    )
+    server = LiveServer(deployment, standard_ws=standard_ws).start()
+    try:
+        _, token = deployment.add_user("editor")
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as editor:
+            slug = editor.post("/api/stories", json={"title": "A story"}).json()["slug"]
+            editor.patch(f"/api/stories/{slug}", json={"status": "live"})
+            yield server, editor, slug
+    finally:
+        server.stop()

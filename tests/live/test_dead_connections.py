@@ -5,38 +5,21 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.live.readers import post, silent_websocket
-from tests.support import Deployment, LiveServer
+from tests.support import LiveServer, own_live_story
 
 
-@contextmanager
-def _live_story(folder: Path, standard_ws: bool) -> Iterator[tuple[LiveServer, httpx.Client, str]]:
+def _live_story(
+    folder: Path, standard_ws: bool
+) -> AbstractContextManager[tuple[LiveServer, httpx.Client, str]]:
     """A server pinging every second, an editor's client and a live story."""
-    deployment = Deployment(
-        folder=folder,
-        env={
-            "LIVEBLOG_DATABASE_URL": f"sqlite:///{folder}/lb.db",
-            "LIVEBLOG_WS_PING_INTERVAL": "1",
-        },
-    )
-    server = LiveServer(deployment, standard_ws=standard_ws).start()
-    try:
-        _, token = deployment.add_user("editor")
-        with httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
-        ) as editor:
-            slug = editor.post("/api/stories", json={"title": "Ping test"}).json()["slug"]
-            editor.patch(f"/api/stories/{slug}", json={"status": "live"})
-            yield server, editor, slug
-    finally:
-        server.stop()
+    return own_live_story(folder, {"LIVEBLOG_WS_PING_INTERVAL": "1"}, standard_ws)
 
 
 # standard-ws: under uvicorn's standard WebSocket protocol, serve's fallback (no direct writes)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.live.readers import DEADLINE, metric, post, read_sse, story_seq
 from tests.reader_counts import until_story_readers
-from tests.support import Deployment, LiveServer
+from tests.support import own_live_story
 
 
 async def until_metric(base: str, name: str, value: float) -> None:
@@ -77,42 +77,23 @@ async def test_a_quiet_stream_gets_keep_alives_between_its_events(
     """Caught up, a reader's keep-alives come from the server's sweep, written between the
     hub's chunks; under uvicorn's standard protocol, from the reader's own task. Either way
     one per interval, and the events around them arrive whole."""
-    deployment = Deployment(
-        folder=tmp_path,
-        env={
-            "LIVEBLOG_DATABASE_URL": f"sqlite:///{tmp_path}/lb.db",
-            "LIVEBLOG_SSE_KEEPALIVE_INTERVAL": "1",
-        },
-    )
-    server = LiveServer(deployment, standard_ws=standard).start()
-    try:
-        _, token = deployment.add_user("editor")
-        with httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=DEADLINE
-        ) as editor:
-            slug, start = await asyncio.to_thread(_new_live_story, editor)
-            quiet = QuietStream(server.url, slug, start)
-            reading = asyncio.create_task(quiet.read(events=2))
-            await until_story_readers([server.url], slug, 1)
-            direct = await metric(server.url, "liveblog_readers_direct")
-            await asyncio.to_thread(post, editor, slug, "before the quiet")
-            await asyncio.wait_for(quiet.keep_alives_after_first_event(3), DEADLINE)
-            await asyncio.to_thread(post, editor, slug, "after it")
-            await asyncio.wait_for(reading, DEADLINE)
-    finally:
-        server.stop()
+    interval = {"LIVEBLOG_SSE_KEEPALIVE_INTERVAL": "1"}
+    with own_live_story(tmp_path, interval, standard) as (server, editor, slug):
+        start = await asyncio.to_thread(story_seq, editor, slug)
+        quiet = QuietStream(server.url, slug, start)
+        reading = asyncio.create_task(quiet.read(events=2))
+        await until_story_readers([server.url], slug, 1)
+        direct = await metric(server.url, "liveblog_readers_direct")
+        await asyncio.to_thread(post, editor, slug, "before the quiet")
+        await asyncio.wait_for(quiet.keep_alives_after_first_event(3), DEADLINE)
+        await asyncio.to_thread(post, editor, slug, "after it")
+        await asyncio.wait_for(reading, DEADLINE)
     assert direct == (0 if standard else 1)
     assert [int(e["id"]) for e in quiet.events] == [start + 1, start + 2]
     bodies = [json.loads(e["data"])["entry"]["body"] for e in quiet.events]
     assert bodies == ["before the quiet", "after it"]
     # One per interval (1 s): three of them span two intervals, not one burst.
     assert quiet.keep_alives[2] - quiet.keep_alives[0] >= 1.0
-
-
-def _new_live_story(editor: httpx.Client) -> tuple[str, int]:
-    slug = editor.post("/api/stories", json={"title": "Quiet night"}).json()["slug"]
-    editor.patch(f"/api/stories/{slug}", json={"status": "live"})
-    return slug, story_seq(editor, slug)
 
 
 class QuietStream:
