@@ -83,6 +83,27 @@ def test_each_socket_is_pinged_once_per_interval(fast_ticks: None) -> None:
     assert len(payloads) == sum(len(s.transport.written) for s in sockets)  # one per tick
 
 
+def test_sockets_that_come_together_are_pinged_spread_over_the_interval(
+    fast_ticks: None,
+) -> None:
+    async def run() -> list[int]:
+        sweep = KeepaliveSweep(asyncio.get_running_loop(), interval=3)
+        sockets = [Socket() for _ in range(30)]
+        for socket in sockets:  # all in the same tick, as after a restart
+            sweep.add(socket)
+        pinged_by_tick = []
+        for _ in range(6):
+            before = sum(len(s.transport.written) for s in sockets)
+            await _ticks(1, sockets)
+            pinged_by_tick.append(sum(len(s.transport.written) for s in sockets) - before)
+        for socket in sockets:
+            sweep.discard(socket)
+        return pinged_by_tick
+
+    # A third of them each tick, not all thirty at once and none for two ticks.
+    assert asyncio.run(run()) == [10] * 6
+
+
 def test_a_silent_socket_times_out_at_its_next_turn(fast_ticks: None) -> None:
     async def run() -> tuple[Socket, Socket]:
         sweep = KeepaliveSweep(asyncio.get_running_loop(), interval=2)
