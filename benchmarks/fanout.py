@@ -124,7 +124,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", help="also write every number to this JSON file")
     parser.add_argument("--logs", help="keep the servers' logs in this folder")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be 1 or more, not {args.rounds}")
+    return args
 
 
 async def run(args: argparse.Namespace, plan: Plan) -> dict[str, Any]:
