@@ -201,47 +201,42 @@ def frame_size(row: dict[str, Any]) -> str:
     return f"{size} ({row['frame_bytes'] / html:.2f}x the entry's HTML)" if html else size
 
 
-def ratio_table(rows: list[dict[str, Any]]) -> Iterator[str]:
+def _pairs(rows: list[dict[str, Any]]) -> Iterator[tuple[int, str, dict, dict]]:
+    """(N, other server's name, our row, its row) for each N both ran, by N, floor first."""
     by = {(r["server"], r["readers"]): r for r in rows}
-    others = [s for s in ("floor", "nchan") if any(k[0] == s for k in by)]
+    for n in sorted({n for server, n in by if server == "ours"}):
+        for other_name in ("floor", "nchan"):
+            other = by.get((other_name, n))
+            if other is not None:
+                yield n, other_name, by["ours", n], other
+
+
+def ratio_table(rows: list[dict[str, Any]]) -> Iterator[str]:
     yield (
         "| N | compared with | last reader p50 | last reader p99 | server CPU per update |"
         " KiB per idle reader |"
     )
     yield "|--:|---|--:|--:|--:|--:|"
-    for (server, n), ours in sorted(by.items(), key=lambda kv: kv[0][1]):
-        if server != "ours":
-            continue
-        for other_name in others:
-            other = by.get((other_name, n))
-            if other is None:
-                continue
-            yield (
-                f"| {n:,} | {other_name} | {ratio(ours['last_p50_ms'], other['last_p50_ms'])} |"
-                f" {ratio(ours['last_p99_ms'], other['last_p99_ms'])} |"
-                f" {ratio(ours['server_cpu_ms_per_update'], other['server_cpu_ms_per_update'])} |"
-                f" {ratio(ours['kib_per_reader'], other['kib_per_reader'])} |"
-            )
+    for n, other_name, ours, other in _pairs(rows):
+        yield (
+            f"| {n:,} | {other_name} | {ratio(ours['last_p50_ms'], other['last_p50_ms'])} |"
+            f" {ratio(ours['last_p99_ms'], other['last_p99_ms'])} |"
+            f" {ratio(ours['server_cpu_ms_per_update'], other['server_cpu_ms_per_update'])} |"
+            f" {ratio(ours['kib_per_reader'], other['kib_per_reader'])} |"
+        )
 
 
 def rounds_table(rows: list[dict[str, Any]]) -> Iterator[str]:
     """Ours against each other server, round by round (runs taken in turn)."""
-    by = {(r["server"], r["readers"]): r for r in rows if "rounds" in r}
     yield "| N | compared with | each round: last reader p50 | each round: server CPU per update |"
     yield "|--:|---|--:|--:|"
-    for (server, n), ours in sorted(by.items(), key=lambda kv: kv[0][1]):
-        if server != "ours":
-            continue
-        for (other_name, other_n), other in by.items():
-            if other_name == "ours" or other_n != n:
-                continue
-            pairs = list(zip(ours["rounds"], other["rounds"], strict=True))
-            p50s = ", ".join(ratio(o["last_p50_ms"], t["last_p50_ms"]) for o, t in pairs)
-            cpus = ", ".join(
-                ratio(o["server_cpu_ms_per_update"], t["server_cpu_ms_per_update"])
-                for o, t in pairs
-            )
-            yield f"| {n:,} | {other_name} | {p50s} | {cpus} |"
+    for n, other_name, ours, other in _pairs([r for r in rows if "rounds" in r]):
+        pairs = list(zip(ours["rounds"], other["rounds"], strict=True))
+        p50s = ", ".join(ratio(o["last_p50_ms"], t["last_p50_ms"]) for o, t in pairs)
+        cpus = ", ".join(
+            ratio(o["server_cpu_ms_per_update"], t["server_cpu_ms_per_update"]) for o, t in pairs
+        )
+        yield f"| {n:,} | {other_name} | {p50s} | {cpus} |"
 
 
 def _rounds_lines(rows: list[dict[str, Any]]) -> list[str]:
