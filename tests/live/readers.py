@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -82,18 +83,28 @@ async def read_sse(
     ):
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
-        current: dict = {}
-        async for line in resp.aiter_lines():
-            if line == "":
-                if "data" in current:
-                    events.append(current)
-                    if current.get("id") and int(current["id"]) >= until_seq:
-                        return events
-                current = {}
-                continue
+        async for event in sse_messages(resp):
+            if isinstance(event, dict):
+                events.append(event)
+                if event.get("id") and int(event["id"]) >= until_seq:
+                    return events
+    return events
+
+
+async def sse_messages(response: httpx.Response) -> AsyncIterator[dict | str]:
+    """An event stream's events ({"id", "event", "data"} as sent) and comments (their text,
+    e.g. "keep-alive"), in the order they come."""
+    current: dict = {}
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            yield line[1:].lstrip(" ")
+        elif line:
             name, _, value = line.partition(":")
             current[name] = value.lstrip(" ")
-    return events
+        else:
+            if "data" in current:
+                yield current
+            current = {}
 
 
 def post(client: httpx.Client, slug: str, body: str, **fields: object) -> dict:

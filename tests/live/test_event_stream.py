@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.live.readers import DEADLINE, metric, post, read_sse, story_seq
+from tests.live.readers import DEADLINE, metric, post, read_sse, sse_messages, story_seq
 from tests.reader_counts import until_story_readers
 from tests.support import own_live_story
 
@@ -107,26 +107,21 @@ class QuietStream:
 
     async def read(self, events: int) -> None:
         """Read until this many events came."""
-        current: dict = {}
         async with (
             httpx.AsyncClient(timeout=DEADLINE) as client,
             client.stream("GET", self.url) as response,
         ):
             assert response.status_code == 200
-            async for line in response.aiter_lines():
-                if line.startswith(":"):
-                    assert line == ": keep-alive"
+            async for message in sse_messages(response):
+                if isinstance(message, str):
+                    assert message == "keep-alive"
                     if self.events:
                         self.keep_alives.append(time.monotonic())
                         self._changed.set()
-                elif line:
-                    name, _, value = line.partition(":")
-                    current[name] = value.lstrip(" ")
-                elif "data" in current:
-                    self.events.append(current)
-                    current = {}
-                    if len(self.events) == events:
-                        return
+                    continue
+                self.events.append(message)
+                if len(self.events) == events:
+                    return
 
     async def keep_alives_after_first_event(self, count: int) -> None:
         while len(self.keep_alives) < count:
