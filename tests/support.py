@@ -10,8 +10,9 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import text
 
 from benchmarks.bench.postgres import create_database, drop_database
@@ -292,3 +294,25 @@ def own_live_story(
             yield server, editor, slug
     finally:
         server.stop()
+
+
+def until(condition: Callable[[], object], what: str, deadline: float = 10.0) -> None:
+    """Poll until condition() is true; fail, naming what was awaited, after deadline s."""
+    end = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@contextmanager
+def serving_in_thread(server: uvicorn.Server, deadline: float = 10.0) -> Iterator[threading.Thread]:
+    """An in-process uvicorn server, started in a thread before the block (within deadline s)
+    and asked to exit, and joined, after it; the block gets the thread."""
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        until(lambda: server.started, "the server to start", deadline)
+        yield thread
+    finally:
+        server.should_exit = True
+        thread.join(deadline)

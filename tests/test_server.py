@@ -3,9 +3,7 @@ and still exits at once when asked."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 
 import httpx
 import uvicorn
@@ -15,7 +13,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from liveblog.server import OnceASecondServer, main_loop_fits
-from tests.support import free_port
+from tests.support import free_port, serving_in_thread, until
 
 DEADLINE = 30.0
 
@@ -34,36 +32,23 @@ class CountingServer(OnceASecondServer):
         return await super().on_tick(counter)
 
 
-def _until(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def test_the_main_loop_wakes_once_a_second_and_exits_at_once_when_asked() -> None:
     port = free_port()
     app = Starlette(routes=[Route("/", _hello)])
     server = CountingServer(uvicorn.Config(app, port=port, lifespan="off", log_level="error"))
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        _until(lambda: server.started, "the server to start")
+    with serving_in_thread(server, DEADLINE) as thread:
         response = httpx.get(f"http://127.0.0.1:{port}/")
         assert response.text == "hello"
         assert "date" in response.headers  # on_tick's once-a-second work still happens
         time.sleep(2.5)
         ticks = server.ticks
         assert 2 <= ticks <= 5  # uvicorn's own main loop wakes about 25 times in this time
-        _until(lambda: server.ticks > ticks, "the next tick")
+        until(lambda: server.ticks > ticks, "the next tick", DEADLINE)
         asked = time.monotonic()
         server.should_exit = True  # just after a tick: a loop sleeping its second out is late
         thread.join(DEADLINE)
         assert not thread.is_alive()
         assert time.monotonic() - asked < 0.5
-    finally:
-        server.should_exit = True
-        thread.join(DEADLINE)
 
 
 def test_the_once_a_second_loop_is_used_only_where_it_fits() -> None:

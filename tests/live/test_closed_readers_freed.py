@@ -5,7 +5,6 @@ open, it keeps no handshake."""
 from __future__ import annotations
 
 import gc
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,7 +18,7 @@ from websockets.server import ServerProtocol
 from liveblog.live.stream_transport import STREAM_EXTENSION, LiveHttpProtocol, StreamWriter
 from liveblog.live.transport import EXTENSION, LiveWebSocketProtocol
 from tests.live.readers import silent_websocket
-from tests.support import free_port
+from tests.support import free_port, serving_in_thread, until
 
 READERS = 20
 
@@ -54,25 +53,13 @@ def _serving() -> Iterator[tuple[int, uvicorn.Server]]:
         lifespan="off",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
+    with serving_in_thread(server):
         gc.collect()  # earlier garbage is not this test's
         yield port, server
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _until_all_closed(server: uvicorn.Server) -> None:
-    deadline = time.monotonic() + 10
-    while server.server_state.connections:
-        assert time.monotonic() < deadline, "connections did not close"
-        time.sleep(0.02)
+    until(lambda: not server.server_state.connections, "connections to close")
 
 
 def _alive(kind: type) -> int:
