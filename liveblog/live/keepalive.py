@@ -9,17 +9,20 @@ visits one bucket a second.
 
 WebSockets: the sweep pings a bucket with a frame encoded once, and first fails (uvicorn's
 keepalive_timeout: close 1011) the sockets of that bucket that left the bucket's previous
-ping unanswered, one interval ago. uvicorn's handle_pong still matches the pongs: it compares
-them with the payload set here."""
+ping unanswered, one interval ago. A pong that arrives whole, between frames, is matched here
+(take_pong); any other goes through websockets' parser to uvicorn's handle_pong, which
+compares it with the payload set here too."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Generator
 from typing import Generic, Protocol, TypeVar
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+from websockets.streams import StreamReader
 
 # Seconds between two sweeps; the ping interval is a whole number of them (a setting in
 # seconds, at least 1).
@@ -75,6 +78,8 @@ class Sweep(Generic[Member]):
 
 class _Connection(Protocol):
     state: State
+    parser: Generator[None]
+    reader: StreamReader
 
 
 class Pinged(Protocol):
@@ -106,6 +111,39 @@ class KeepaliveSweep(Sweep[Pinged]):
             socket.pending_ping_payload = payload
             socket.ping_sent_at = now
             transport.write(ping)
+
+
+# A browser's answer to a sweep's ping, whole in one read: FIN and PONG; MASK and a payload of
+# 4 bytes; the mask; the masked payload.
+PONG_HEAD = b"\x8a\x84"
+PONG_SIZE = 10
+_WAITING_FOR_A_FRAME = StreamReader.at_eof.__code__
+
+
+def take_pong(socket: Pinged, data: bytes) -> bool:
+    """Take data as the answer to socket's ping when it is one whole pong that arrives
+    between frames, without websockets' parser (a generator walk, a Frame and an event per
+    pong: 500 pongs a second at 10,000 readers). False leaves data to the parser."""
+    if len(data) != PONG_SIZE or data[:2] != PONG_HEAD:
+        return False
+    conn = socket.conn
+    if conn.state is not State.OPEN or not _between_frames(conn):
+        return False
+    expected = socket.pending_ping_payload
+    # A stale or unasked-for pong is ignored, as uvicorn's handle_pong does.
+    if expected is not None and (
+        int.from_bytes(data[2:6]) ^ int.from_bytes(data[6:]) == int.from_bytes(expected)
+    ):
+        socket.pending_ping_payload = None
+    return True
+
+
+def _between_frames(conn: _Connection) -> bool:
+    # websockets parses a connection with one generator, which waits for the next frame in
+    # StreamReader.at_eof with nothing buffered; a pong there changes none of its state.
+    # Anywhere else (mid-frame, the handshake's parser, another version) it must parse.
+    waiting = getattr(conn.parser, "gi_yieldfrom", None)
+    return getattr(waiting, "gi_code", None) is _WAITING_FOR_A_FRAME and not conn.reader.buffer
 
 
 # One sweep per event loop, shared by the sockets uvicorn's protocol instances serve there:

@@ -26,7 +26,7 @@ from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
-from liveblog.live.keepalive import join_sweep, leave_sweep
+from liveblog.live.keepalive import join_sweep, leave_sweep, take_pong
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -43,6 +43,7 @@ STANDARD_PROTOCOL = "auto"
 # class: methods (name: whether it is a coroutine function) and attributes its code must set.
 OVERRIDDEN = {
     "handle_connect": False,
+    "data_received": False,
     "send": True,
     "start_keepalive": False,
     "stop_keepalive": False,
@@ -119,6 +120,11 @@ if WebSocketsSansIOProtocol is not None:
             if message["type"] == "websocket.accept":
                 self.request = self.response = None  # type: ignore[assignment]
                 drop_handshake_parser(self.conn)
+
+        def data_received(self, data: bytes) -> None:
+            # Most of what readers send is pongs to the sweep's pings.
+            if not take_pong(self, data):
+                super().data_received(data)
 
         def connection_lost(self, exc: Exception | None) -> None:
             super().connection_lost(exc)

@@ -1,14 +1,19 @@
-"""The keep-alive sweep pings each socket once per interval and fails the silent ones."""
+"""The keep-alive sweep pings each socket once per interval and fails the silent ones; a
+whole pong between frames is matched without websockets' parser."""
 
 from __future__ import annotations
 
 import asyncio
+import struct
 
 import pytest
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from liveblog.live import keepalive
 from liveblog.live.keepalive import KeepaliveSweep
+from liveblog.live.transport import drop_handshake_parser
 
 
 class Transport:
@@ -137,3 +142,79 @@ def test_the_sweep_stops_with_its_last_socket(fast_ticks: None) -> None:
     assert pinged >= 2
     assert later == pinged
     assert keepalive._SWEEPS == {}
+
+
+HANDSHAKE = (
+    b"GET /stories/s/live HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n\r\n"
+)
+PAYLOAD = struct.pack("!I", 7)
+PONG = Frame(Opcode.PONG, PAYLOAD).serialize(mask=True)  # as a browser masks it
+HELLO = Frame(Opcode.TEXT, b"hello").serialize(mask=True)
+
+
+class Answered:
+    """What take_pong uses of uvicorn's protocol, on websockets' own connection."""
+
+    def __init__(self, drop_handshake: bool = True) -> None:
+        self.conn = ServerProtocol()
+        self.conn.receive_data(HANDSHAKE)
+        [request] = self.conn.events_received()
+        self.conn.send_response(self.conn.accept(request))
+        if drop_handshake:
+            drop_handshake_parser(self.conn)
+        self.pending_ping_payload: bytes | None = PAYLOAD
+
+    def parse(self, data: bytes) -> list[Frame]:
+        """What websockets' parser makes of data (uvicorn's path when take_pong declines)."""
+        self.conn.receive_data(data)
+        return self.conn.events_received()
+
+
+def test_a_whole_pong_between_frames_answers_the_ping_without_the_parser() -> None:
+    socket = Answered()
+    assert len(PONG) == keepalive.PONG_SIZE
+    assert keepalive.take_pong(socket, PONG) is True
+    assert socket.pending_ping_payload is None
+    assert socket.conn.events_received() == []  # the parser never saw it
+    # and is where it was: the frames after it parse as before
+    assert [frame.data for frame in socket.parse(HELLO[:3])] == []
+    assert [frame.data for frame in socket.parse(HELLO[3:] + HELLO)] == [b"hello", b"hello"]
+
+
+def test_a_pong_to_another_ping_is_taken_and_ignored() -> None:
+    socket = Answered()
+    socket.pending_ping_payload = struct.pack("!I", 8)
+    assert keepalive.take_pong(socket, PONG) is True
+    assert socket.pending_ping_payload == struct.pack("!I", 8)  # its ping still waits
+    socket.pending_ping_payload = None  # no ping out: an unasked-for pong
+    assert keepalive.take_pong(socket, PONG) is True
+    assert socket.pending_ping_payload is None
+
+
+@pytest.mark.parametrize(
+    ("before", "data"),
+    [
+        (b"", PONG + HELLO),  # more than the pong in one read
+        (b"", PONG[:6]),  # part of it
+        (HELLO[:3], PONG),  # in the middle of another frame
+        (b"", Frame(Opcode.PING, PAYLOAD).serialize(mask=True)),  # a ping of the same size
+        (b"", Frame(Opcode.PONG, PAYLOAD).serialize(mask=False)),  # unmasked: an error
+    ],
+    ids=["pong-and-more", "part-of-a-pong", "mid-frame", "ping", "unmasked"],
+)
+def test_anything_else_is_left_to_the_parser(before: bytes, data: bytes) -> None:
+    socket = Answered()
+    socket.parse(before)
+    assert keepalive.take_pong(socket, data) is False
+    assert socket.pending_ping_payload == PAYLOAD
+
+
+def test_a_pong_is_parsed_when_the_handshake_parser_stayed_or_the_socket_closes() -> None:
+    kept = Answered(drop_handshake=False)
+    assert keepalive.take_pong(kept, PONG) is False
+    assert [frame.opcode for frame in kept.parse(PONG)] == [Opcode.PONG]
+    closing = Answered()
+    closing.conn.send_close(1000)
+    assert keepalive.take_pong(closing, PONG) is False

@@ -30,6 +30,9 @@ class Fits:
     def handle_connect(self, event: object) -> None:
         self.scope: dict = {"extensions": {}}
 
+    def data_received(self, data: bytes) -> None:
+        pass
+
     async def send(self, message: dict) -> None:
         self.queue.put_nowait(message)  # type: ignore[attr-defined]
 
@@ -63,6 +66,7 @@ class NoScope:
         self.request = event
 
     send = Fits.send
+    data_received = Fits.data_received
     start_keepalive = stop_keepalive = keepalive_timeout = Fits.keepalive_timeout
 
 
