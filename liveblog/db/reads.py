@@ -92,6 +92,18 @@ async def new_events(db: Database, story_id: int, after: int, limit: int) -> Seq
     return await db.read_rows(_EVENTS_AFTER, {"story_id": story_id, "after": after, "limit": limit})
 
 
+_STORIES = Story.__table__
+_STORY_SEQS = select(_STORIES.c.id, _STORIES.c.seq).where(
+    _STORIES.c.id.in_(bindparam("story_ids", expanding=True))
+)
+
+
+async def story_seqs(db: Database, story_ids: Sequence[int]) -> Sequence[Row[Any]]:
+    """(id, seq) of each of these stories, the lightest way: the hub asks it every few
+    seconds for every story it has readers of."""
+    return await db.read_rows(_STORY_SEQS, {"story_ids": list(story_ids)})
+
+
 async def front_page_stories(
     session: AsyncSession, live_limit: int, ended_limit: int
 ) -> list[Story]:

@@ -10,11 +10,10 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
-from sqlalchemy import select
 
 from liveblog.db import reads
 from liveblog.db.engine import Database
-from liveblog.db.models import Story, utcnow
+from liveblog.db.models import utcnow
 from liveblog.live.bus import Bus, Doorbell
 from liveblog.live.frames import Frame, FrameBatch, render_frame
 from liveblog.live.subscriber import StoryRef, Subscriber, fan_out
@@ -285,11 +284,7 @@ class Hub:
     async def _check_once(self) -> None:
         if not self._channels:
             return
-        async with self._db.reading() as session:
-            rows = await session.execute(
-                select(Story.id, Story.seq).where(Story.id.in_(list(self._channels)))
-            )
-        for story_id, seq in rows:
+        for story_id, seq in await reads.story_seqs(self._db, list(self._channels)):
             self.on_doorbell(Doorbell(story_id, seq))
 
 
