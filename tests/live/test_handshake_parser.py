@@ -9,22 +9,15 @@ from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
 from liveblog.live.transport import drop_handshake_parser
+from tests.live.sansio import opened_connection
 
-HANDSHAKE = (
-    b"GET /stories/s/live HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    b"Sec-WebSocket-Version: 13\r\n\r\n"
-)
 HELLO = Frame(Opcode.TEXT, b"hello").serialize(mask=True)
 
 
 def _opened(early: bytes = b"") -> tuple[ServerProtocol, weakref.ref]:
     """A server connection through its handshake (early: what the client sent before the
     101), and a weak reference to the parsed request."""
-    conn = ServerProtocol()
-    conn.receive_data(HANDSHAKE + early)
-    [request] = conn.events_received()
-    conn.send_response(conn.accept(request))
+    conn, request = opened_connection(early)
     return conn, weakref.ref(request)
 
 

@@ -9,11 +9,11 @@ import struct
 import pytest
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
-from websockets.server import ServerProtocol
 
 from liveblog.live import keepalive
 from liveblog.live.keepalive import KeepaliveSweep
 from liveblog.live.transport import drop_handshake_parser
+from tests.live.sansio import opened_connection
 
 
 class Transport:
@@ -144,11 +144,6 @@ def test_the_sweep_stops_with_its_last_socket(fast_ticks: None) -> None:
     assert keepalive._SWEEPS == {}
 
 
-HANDSHAKE = (
-    b"GET /stories/s/live HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    b"Sec-WebSocket-Version: 13\r\n\r\n"
-)
 PAYLOAD = struct.pack("!I", 7)
 PONG = Frame(Opcode.PONG, PAYLOAD).serialize(mask=True)  # as a browser masks it
 HELLO = Frame(Opcode.TEXT, b"hello").serialize(mask=True)
@@ -158,10 +153,7 @@ class Answered:
     """What take_pong uses of uvicorn's protocol, on websockets' own connection."""
 
     def __init__(self, drop_handshake: bool = True) -> None:
-        self.conn = ServerProtocol()
-        self.conn.receive_data(HANDSHAKE)
-        [request] = self.conn.events_received()
-        self.conn.send_response(self.conn.accept(request))
+        self.conn, _ = opened_connection()
         if drop_handshake:
             drop_handshake_parser(self.conn)
         self.pending_ping_payload: bytes | None = PAYLOAD
