@@ -109,6 +109,44 @@ def test_sockets_that_come_together_are_pinged_spread_over_the_interval(
     assert asyncio.run(run()) == [10] * 6
 
 
+class Recorded(keepalive.Sweep[str]):
+    """A sweep that notes which members each tick visits."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: int) -> None:
+        super().__init__(loop, interval)
+        self.visits: list[set[str]] = []
+
+    def visit(self, bucket: list[str], tick: int) -> None:
+        self.visits.append(set(bucket))
+
+
+def test_new_members_fill_the_buckets_that_leavers_emptied(fast_ticks: None) -> None:
+    async def run() -> tuple[list[set[str]], set[str], list[set[str]]]:
+        sweep = Recorded(asyncio.get_running_loop(), interval=4)
+        for name in "abcdefgh":
+            sweep.add(name)
+        sweep.add("a")  # again: it keeps its bucket
+        await asyncio.sleep(keepalive.TICK * 4.5)
+        before = sweep.visits[:4]
+        # Two leave one bucket, one leaves another: the three who come next go there.
+        leavers = {*before[0], min(before[1])}
+        for name in leavers:
+            sweep.discard(name)
+        for name in "xyz":
+            sweep.add(name)
+        sweep.visits.clear()
+        await asyncio.sleep(keepalive.TICK * 4)
+        for name in "abcdefghxyz":
+            sweep.discard(name)
+        return before, leavers, sweep.visits[:4]
+
+    before, leavers, after = asyncio.run(run())
+    assert sorted(map(len, before)) == [2, 2, 2, 2]
+    assert set().union(*before) == set("abcdefgh")
+    assert sorted(map(len, after)) == [2, 2, 2, 2]
+    assert set().union(*after) == set("abcdefghxyz") - leavers
+
+
 def test_a_silent_socket_times_out_at_its_next_turn(fast_ticks: None) -> None:
     async def run() -> tuple[Socket, Socket]:
         sweep = KeepaliveSweep(asyncio.get_running_loop(), interval=2)
