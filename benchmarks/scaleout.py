@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,12 @@ async def measure(label: str, processes: list[Ours], plan: Plan) -> dict[str, An
 
         log(f"{label}: throughput, {plan.writers} writers for {plan.throughput_seconds:g}s")
         started = time.monotonic()
-        written = await write_concurrently(writer, plan.writers, plan.throughput_seconds)
+        async with AsyncExitStack() as stack:
+            each = [await stack.enter_async_context(p.writers(plan.writers)) for p in processes]
+            turns = itertools.cycle(each)
+            written = await write_concurrently(
+                lambda update: next(turns)(update), plan.writers, plan.throughput_seconds
+            )
         burst, latencies, post_errors = written.sent, written.latencies, written.errors
         elapsed = time.monotonic() - started
         burst_delivered = await clients.wait_delivered("normal", list(burst), plan.drain_timeout)

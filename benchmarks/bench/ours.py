@@ -8,12 +8,15 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from floor_server import update_text
 
 from bench.host import Pinning
+from bench.http1 import Http1Pool
 from bench.metrics import Samples, parse_metrics, value
 from bench.targets import Target
 
@@ -110,6 +113,25 @@ class Ours(Target):
         if response.status_code != 201:
             raise RuntimeError(f"POST entry: {response.status_code} {response.text[:200]}")
         return sent
+
+    @asynccontextmanager
+    async def writers(self, count: int) -> AsyncIterator[Callable[[int], Awaitable[int]]]:
+        """A publish for count concurrent writers, over lean keep-alive connections (httpx's
+        CPU per POST, on the load client's core, would be what the throughput run measures)."""
+        pool = Http1Pool(self.port, {"Authorization": f"Bearer {self.token}"}, count)
+        path = f"/api/stories/{self.slug}/entries"
+
+        async def publish(update: int) -> int:
+            sent = time.time_ns()
+            status, answer = await pool.post_json(path, {"body": update_text(update, sent)})
+            if status != 201:
+                raise RuntimeError(f"POST entry: {status} {answer[:200].decode(errors='replace')}")
+            return sent
+
+        try:
+            yield publish
+        finally:
+            await pool.aclose()
 
     async def extra_stats(self) -> dict[str, Any]:
         samples = await self.scrape()

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,8 +231,10 @@ class Burst:
     errors: list[str] = field(default_factory=list)
 
 
-async def write_concurrently(target: Any, writers: int, seconds: float) -> Burst:
-    """writers concurrent loops publishing through target.publish for seconds."""
+async def write_concurrently(
+    publish: Callable[[int], Awaitable[int]], writers: int, seconds: float
+) -> Burst:
+    """writers concurrent loops publishing through publish (update -> sent ns) for seconds."""
     burst = Burst()
     deadline = time.monotonic() + seconds
 
@@ -240,9 +242,9 @@ async def write_concurrently(target: Any, writers: int, seconds: float) -> Burst
         while time.monotonic() < deadline:
             update = UPDATES.next()
             try:
-                at = await target.publish(update)
-            except (RuntimeError, httpx.HTTPError) as error:
-                burst.errors.append(str(error)[:200])
+                at = await publish(update)
+            except (RuntimeError, OSError, EOFError, httpx.HTTPError) as error:
+                burst.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
                 continue
             burst.latencies.append((time.time_ns() - at) / 1e6)
             burst.sent[update] = at

@@ -33,7 +33,8 @@ async def throughput(ours: Ours, plan: Plan, pin: Pinning) -> dict[str, Any]:
         publisher_cpu = time.process_time()
         metrics_before = await ours.scrape()
         started = time.monotonic()
-        burst = await write_concurrently(ours, writers, seconds)
+        async with ours.writers(writers) as publish:
+            burst = await write_concurrently(publish, writers, seconds)
         elapsed = time.monotonic() - started
         drained = await clients.wait_delivered("normal", list(burst.sent), plan.drain_timeout)
         drain_seconds = time.monotonic() - started - elapsed
