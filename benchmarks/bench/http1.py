@@ -3,7 +3,7 @@ written by hand, answers read by their Content-Length.
 
 httpx spends 1.3–1.4 ms of CPU on a POST, and the writers share the load client's core: with
 8 of them the throughput run measured the writers, ~300 entries/s while the server sat idle a
-quarter of the time, against ~600 through this client (the same server, in turn)."""
+quarter of the time, against 500–620 through this client (the same server, in turn)."""
 
 from __future__ import annotations
 
