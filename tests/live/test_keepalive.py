@@ -115,9 +115,21 @@ class Recorded(keepalive.Sweep[str]):
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: int) -> None:
         super().__init__(loop, interval)
         self.visits: list[set[str]] = []
+        self._wanted = 0
+        self._enough = asyncio.Event()
 
     def visit(self, bucket: list[str], tick: int) -> None:
         self.visits.append(set(bucket))
+        if len(self.visits) >= self._wanted:
+            self._enough.set()
+
+    async def next_visits(self, count: int) -> list[set[str]]:
+        """The next count visits (waiting for them with a generous deadline)."""
+        self.visits.clear()
+        self._wanted = count
+        self._enough.clear()
+        await asyncio.wait_for(self._enough.wait(), 5)
+        return self.visits[:count]
 
 
 def test_new_members_fill_the_buckets_that_leavers_emptied(fast_ticks: None) -> None:
@@ -126,19 +138,17 @@ def test_new_members_fill_the_buckets_that_leavers_emptied(fast_ticks: None) -> 
         for name in "abcdefgh":
             sweep.add(name)
         sweep.add("a")  # again: it keeps its bucket
-        await asyncio.sleep(keepalive.TICK * 4.5)
-        before = sweep.visits[:4]
+        before = await sweep.next_visits(4)
         # Two leave one bucket, one leaves another: the three who come next go there.
         leavers = {*before[0], min(before[1])}
         for name in leavers:
             sweep.discard(name)
         for name in "xyz":
             sweep.add(name)
-        sweep.visits.clear()
-        await asyncio.sleep(keepalive.TICK * 4)
+        after = await sweep.next_visits(4)
         for name in "abcdefghxyz":
             sweep.discard(name)
-        return before, leavers, sweep.visits[:4]
+        return before, leavers, after
 
     before, leavers, after = asyncio.run(run())
     assert sorted(map(len, before)) == [2, 2, 2, 2]
