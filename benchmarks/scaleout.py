@@ -34,7 +34,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,13 +102,13 @@ class Worker(Ours):
 
 
 class RoundRobin:
-    """Publishes through each process in turn (what publish_spaced needs of a target)."""
+    """Publishes through each of several publishes (one per process) in turn."""
 
-    def __init__(self, processes: list[Ours]) -> None:
-        self._next = itertools.cycle(processes)
+    def __init__(self, publishes: list[Callable[[int], Awaitable[int]]]) -> None:
+        self._next = itertools.cycle(publishes)
 
     async def publish(self, update: int) -> int:
-        return await next(self._next).publish(update)
+        return await next(self._next)(update)
 
 
 # ---------------------------------------------------------------- one setup
@@ -143,7 +143,7 @@ async def measure(label: str, processes: list[Ours], plan: Plan) -> dict[str, An
         )
         await asyncio.sleep(plan.settle)
 
-        writer = RoundRobin(processes)
+        writer = RoundRobin([process.publish for process in processes])
         sent = await publish_spaced(writer, plan.updates, plan.interval)  # type: ignore[arg-type]
         fan_delivered = await clients.wait_delivered("normal", list(sent), plan.drain_timeout)
         fan = clients.collect("normal", list(sent))
@@ -152,9 +152,8 @@ async def measure(label: str, processes: list[Ours], plan: Plan) -> dict[str, An
         started = time.monotonic()
         async with AsyncExitStack() as stack:
             each = [await stack.enter_async_context(p.writers(plan.writers)) for p in processes]
-            turns = itertools.cycle(each)
             written = await write_concurrently(
-                lambda update: next(turns)(update), plan.writers, plan.throughput_seconds
+                RoundRobin(each).publish, plan.writers, plan.throughput_seconds
             )
         burst, latencies, post_errors = written.sent, written.latencies, written.errors
         elapsed = time.monotonic() - started

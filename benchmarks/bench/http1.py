@@ -45,7 +45,7 @@ class Http1Pool:
             self._drop(writer)
         return answer
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         """Close every connection."""
         for writer in list(self._open):
             self._drop(writer)

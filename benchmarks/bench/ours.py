@@ -131,7 +131,7 @@ class Ours(Target):
         try:
             yield publish
         finally:
-            await pool.aclose()
+            pool.close()
 
     async def extra_stats(self) -> dict[str, Any]:
         samples = await self.scrape()

@@ -243,7 +243,7 @@ async def write_concurrently(
             update = UPDATES.next()
             try:
                 at = await publish(update)
-            except (RuntimeError, OSError, EOFError, httpx.HTTPError) as error:
+            except (RuntimeError, OSError, EOFError) as error:
                 burst.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
                 continue
             burst.latencies.append((time.time_ns() - at) / 1e6)
